@@ -1,0 +1,159 @@
+// The dependency graph over lock classes, with lockdep's read/write edge bits and its
+// strong-path breadth-first search (reference §1.6).
+//
+// Each edge prev → next carries a set of four bits, one per (prev exclusive?, next
+// non-recursive?) combination seen:
+//   SR: prev shared,    next recursive reader      ER: prev exclusive, next recursive reader
+//   SN: prev shared,    next writer or reader       EN: prev exclusive, next writer or reader
+// A path is *strong* if no edge ending in a recursive reader (xR) is followed by an edge that
+// starts from a shared holder (Sx). Lockdep's design document proves: the graph has a strong
+// cycle ⇔ a deadlock is possible. Example: R(X)→R(Y) and R(Y)→R(X) is a cycle of xR then Sx
+// edges, not strong, not a deadlock; W(X)→R(Y), W(Y)→R(Z), W(Z)→R(X) is strong: a deadlock.
+import type { ReadMode } from "./report.js";
+import type { Trace } from "./stack.js";
+import { TopologicalOrder } from "./pearce-kelly.js";
+
+export const DEP_SR = 1 << 0;
+export const DEP_ER = 1 << 1;
+export const DEP_SN = 1 << 2;
+export const DEP_EN = 1 << 3;
+
+/** lockdep `calc_dep`: bit0 = prev exclusive, bit1 = next not a recursive reader. */
+export function depBit(prevRead: ReadMode, nextRead: ReadMode): number {
+  return 1 << ((prevRead === 0 ? 1 : 0) + (nextRead !== 2 ? 2 : 0));
+}
+
+export interface Edge {
+  readonly from: number;
+  readonly to: number;
+  dep: number;
+  /** The stack of the acquisition that first added this edge. */
+  readonly trace: Trace;
+}
+
+/** A BFS result: the edges of the shortest strong path, in order from the search root. */
+export type Path = Edge[];
+
+export class DependencyGraph {
+  private readonly out: Edge[][] = [];
+  private readonly inn: number[][] = [];
+  private readonly byPair = new Map<number, Edge>();
+  readonly order = new TopologicalOrder();
+  private visited = new Uint32Array(64);
+  private generation = 0;
+  edgeCount = 0;
+
+  addNode(node: number): void {
+    this.out[node] = [];
+    this.inn[node] = [];
+    this.order.addNode(node);
+    if (node >= this.visited.length) {
+      const bigger = new Uint32Array(
+        Math.max(node + 1, this.visited.length * 2),
+      );
+      bigger.set(this.visited);
+      this.visited = bigger;
+    }
+  }
+
+  edge(from: number, to: number): Edge | undefined {
+    return this.byPair.get(from * 0x10000 + to);
+  }
+
+  add(from: number, to: number, dep: number, trace: Trace): Edge {
+    const e: Edge = { from, to, dep, trace };
+    this.out[from]!.push(e);
+    this.inn[to]!.push(from);
+    this.byPair.set(from * 0x10000 + to, e);
+    this.edgeCount++;
+    this.order.inserted(
+      from,
+      to,
+      (n) => this.out[n]!.map((x) => x.to),
+      (n) => this.inn[n]!,
+    );
+    return e;
+  }
+
+  *edges(): Iterable<Edge> {
+    for (const list of this.out) if (list !== undefined) yield* list;
+  }
+
+  /**
+   * lockdep `check_noncircular`: is there a strong path from `root` to `target` that, closed by
+   * the new edge target → root, makes a strong cycle? `rootOnlyXr` is true when the new edge ends
+   * in a recursive reader (then the path must not start with a shared-holder edge);
+   * `targetRead` is the held lock's mode (a shared holder only conflicts with a path ending in N).
+   * Each class is expanded at most once, marked on first reach; BFS makes the path a shortest one.
+   */
+  strongPath(
+    root: number,
+    rootOnlyXr: boolean,
+    target: number,
+    targetRead: ReadMode,
+    maxQueue: number,
+  ): Path | null | "overflow" {
+    const gen = ++this.generation;
+    if (gen === 0xffffffff) {
+      this.visited.fill(0);
+      this.generation = 1;
+    }
+    const stamp = this.generation;
+    interface Entry {
+      node: number;
+      onlyXr: boolean;
+      edge: Edge | null;
+      parent: Entry | null;
+    }
+    const matches = (e: Entry) =>
+      e.node === target && (targetRead === 0 || !e.onlyXr);
+    const start: Entry = {
+      node: root,
+      onlyXr: rootOnlyXr,
+      edge: null,
+      parent: null,
+    };
+    this.visited[root] = stamp;
+    if (matches(start)) return [];
+    const queue: Entry[] = [start];
+    for (let head = 0; head < queue.length; head++) {
+      const at = queue[head]!;
+      for (const e of this.out[at.node]!) {
+        if (this.visited[e.to] === stamp) continue;
+        this.visited[e.to] = stamp;
+        let dep = e.dep;
+        if (at.onlyXr) dep &= ~(DEP_SR | DEP_SN);
+        if (dep === 0) continue;
+        const entry: Entry = {
+          node: e.to,
+          onlyXr: (dep & (DEP_SN | DEP_EN)) === 0,
+          edge: e,
+          parent: at,
+        };
+        if (matches(entry)) {
+          const path: Edge[] = [];
+          for (
+            let x: Entry | null = entry;
+            x !== null && x.edge !== null;
+            x = x.parent
+          )
+            path.push(x.edge);
+          return path.reverse();
+        }
+        if (queue.length - head > maxQueue) return "overflow";
+        queue.push(entry);
+      }
+    }
+    return null;
+  }
+
+  reset(): void {
+    this.out.length = 0;
+    this.inn.length = 0;
+    this.byPair.clear();
+    this.order.reset();
+    this.visited.fill(0);
+    this.generation = 0;
+    this.edgeCount = 0;
+  }
+}

@@ -1,0 +1,68 @@
+// A held lock: one entry on a task's held list (lockdep's `struct held_lock`).
+import type { LockClass } from "./lock-class.js";
+import type { ReadMode } from "./report.js";
+import type { Trace } from "./stack.js";
+
+/** A task: one async flow of control (lockdep's task, DEPT's context). */
+export interface TaskRecord {
+  readonly id: number;
+  readonly name: string;
+  /** Holds taken by an explicit `task()`, checked when it settles (held-at-task-end). */
+  holds: HeldLock[] | undefined;
+}
+
+/** A validated chain: the ordered (class, read) list it stands for and its first-seen stack. */
+export interface ChainRecord {
+  readonly hash: number;
+  readonly ids: Int32Array;
+  readonly trace: Trace;
+  /** The first report this chain produced; a cache hit re-applies it instead of re-checking. */
+  bad: import("./report.js").Report | undefined;
+  /** Trylock and novalidate chains are cached for their stack only; never as validated. */
+  validated: boolean;
+  alt: ChainRecord | undefined;
+}
+
+export class HeldLock {
+  released = false;
+  granted = false;
+  /** lockdep's `references`: nest-lock acquisitions merged into this entry. */
+  references = 1;
+  /** Continuations created before a contended grant; they receive the hold at grant. */
+  waiters: object[] | null = null;
+  chain: ChainRecord | undefined = undefined;
+  constructor(
+    readonly cls: LockClass,
+    readonly instance: object,
+    readonly read: ReadMode,
+    readonly trylock: boolean,
+    readonly nestLock: object | undefined,
+    readonly task: TaskRecord,
+  ) {}
+
+  /** lockdep's hlock_id: class index and read mode, the unit of chain keys. */
+  get id(): number {
+    return this.cls.index * 4 + this.read;
+  }
+}
+
+/**
+ * A task's held list at one point of its flow: an immutable linked list, newest first. Every
+ * promise created while something is held carries the frame current at its creation.
+ * A frame with `hold === null` is the bottom of a task's list.
+ */
+export interface Frame {
+  readonly task: TaskRecord;
+  readonly hold: HeldLock | null;
+  readonly next: Frame | null;
+}
+
+/** Live holds of a frame, bottom first (the order lockdep walks `check_deadlock`). */
+export function liveHolds(frame: Frame): HeldLock[] {
+  const out: HeldLock[] = [];
+  for (let f: Frame | null = frame; f !== null; f = f.next) {
+    const h = f.hold;
+    if (h !== null && !h.released) out.push(h);
+  }
+  return out.reverse();
+}

@@ -1,0 +1,31 @@
+// One tracker per process, however many copies of waitgraph are installed: the first copy to
+// load puts its core in a versioned global slot and every later copy uses that one (the
+// OpenTelemetry pattern). Two copies then share one class table, one graph and one set of
+// promise hooks instead of paying twice and seeing half each.
+import { context } from "./context.js";
+import { Reporter } from "./policy.js";
+import { Validator } from "./validator.js";
+
+export interface Core {
+  readonly version: 1;
+  readonly tracking: { on: boolean };
+  readonly context: typeof context;
+  readonly reporter: Reporter;
+  readonly validator: Validator;
+}
+
+const SLOT = Symbol.for("waitgraph.core/v1");
+
+function create(): Core {
+  const reporter = new Reporter();
+  return {
+    version: 1,
+    tracking: { on: false },
+    context,
+    reporter,
+    validator: new Validator((data) => reporter.emit(data)),
+  };
+}
+
+const slot = globalThis as { [SLOT]?: Core };
+export const core: Core = (slot[SLOT] ??= create());

@@ -1,0 +1,262 @@
+// Lock classes: what the graph is about.
+//
+// lockdep (reference §1.2): every lock initialised at the same source location shares one class;
+// an explicit key names a class; a class is (key, subclass) with subclasses 0..7, each a class
+// of its own. Here a key is a construction site (the default), a string (a stable class shared
+// by everything that names it), or a `LockClassKey` object (one class per key object). A class is
+// created lazily, the first time a lock of that (key, subclass) is used.
+import { formatSite, isUserFile, userFrames, type Trace } from "./stack.js";
+import type { ClassRef, ReadMode } from "./report.js";
+import { expected } from "./errors.js";
+
+export const MAX_SUBCLASSES = 8;
+
+/** The function (or constructor) whose frame and callers' frames above it are left out of a site. */
+export type Skip =
+  | ((...args: never[]) => unknown)
+  | (abstract new (...args: never[]) => unknown);
+
+/** An explicit class identity: every lock given the same `LockClassKey` object shares one class. */
+export class LockClassKey {
+  readonly name: string | undefined;
+  constructor(name?: string) {
+    if (name !== undefined && typeof name !== "string")
+      throw expected("name", "a string", name);
+    this.name = name;
+  }
+}
+
+/** `order(held, next)` for two instances of one class: < 0 means `next` may be taken under `held`. */
+export type OrderFn = (held: never, next: never) => number;
+
+export interface ClassOptions {
+  name?: string;
+  key?: string | LockClassKey;
+  order?: (held: never, next: never) => number;
+  validate?: boolean;
+}
+
+/** One key: a site, a string or a LockClassKey. Owns up to eight classes, one per subclass. */
+export interface KeyRecord {
+  readonly kind: "site" | "string" | "object";
+  readonly raw: string;
+  readonly trace: Trace | undefined;
+  name: string | undefined;
+  validate: boolean;
+  order: OrderFn | undefined;
+  readonly classes: (LockClass | undefined)[];
+}
+
+export class LockClass {
+  /** Dense index: the node number in the graph and the unit of chain keys. */
+  readonly index: number;
+  readonly key: KeyRecord;
+  readonly subclass: number;
+  readonly type: string;
+  /** Bit 0: ever taken for write; bit 1: ever taken for read. */
+  usage = 0;
+  private cachedName: string | undefined;
+  private cachedId: string | undefined;
+  nameVersion = 1;
+
+  constructor(index: number, key: KeyRecord, subclass: number, type: string) {
+    this.index = index;
+    this.key = key;
+    this.subclass = subclass;
+    this.type = type;
+  }
+
+  get validate(): boolean {
+    return this.key.validate;
+  }
+
+  /** Display name: `name`, else the string key, else the construction site; `/s` for subclass s. */
+  get baseName(): string {
+    if (this.key.name !== undefined) return this.key.name;
+    if (this.key.kind === "string") return this.key.raw;
+    return `${this.type}@${this.site()}`;
+  }
+
+  get name(): string {
+    if (this.cachedName === undefined) {
+      const version = this.nameVersion > 1 ? `#${this.nameVersion}` : "";
+      this.cachedName =
+        this.baseName +
+        version +
+        (this.subclass !== 0 ? `/${this.subclass}` : "");
+    }
+    return this.cachedName;
+  }
+
+  /** Stable across processes that run the same code: the key's name or its source-mapped site. */
+  get id(): string {
+    if (this.cachedId === undefined) {
+      const base =
+        this.key.kind === "string"
+          ? `key:${this.key.raw}`
+          : this.key.kind === "site"
+            ? `site:${this.site()}`
+            : `object:${this.key.name ?? "LockClassKey"}@${this.site()}`;
+      this.cachedId = base + (this.subclass !== 0 ? `/${this.subclass}` : "");
+    }
+    return this.cachedId;
+  }
+
+  site(): string {
+    return formatSite(userFrames(this.key.trace, 1)[0]);
+  }
+
+  markUsed(read: ReadMode): void {
+    this.usage |= read === 0 ? 1 : 2;
+  }
+
+  /** lockdep's `{usage}` for a lock only ever taken in process context with irqs on. */
+  get usageString(): string {
+    const w = (this.usage & 1) !== 0 ? "+" : ".";
+    const r = (this.usage & 2) !== 0 ? "+" : ".";
+    return `{${w}${r}${w}${r}}`;
+  }
+
+  ref(): ClassRef {
+    return {
+      id: this.id,
+      name: this.name,
+      type: this.type,
+      usage: this.usageString,
+    };
+  }
+}
+
+/** Per-instance data (lockdep_map): which key, the instance name, a small class cache. */
+export interface LockMap {
+  readonly key: KeyRecord;
+  readonly type: string;
+  readonly instanceName: string | undefined;
+}
+
+export class ClassRegistry {
+  readonly classes: LockClass[] = [];
+  private readonly bySite = new Map<string, KeyRecord>();
+  private readonly byString = new Map<string, KeyRecord>();
+  private readonly byObject = new WeakMap<LockClassKey, KeyRecord>();
+  private readonly namesInUse = new Map<string, number>();
+  limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Resolves a lock's key at construction. Throws InvalidArgumentError on bad options. */
+  keyFor(opts: ClassOptions | undefined, type: string, skip: Skip): KeyRecord {
+    const key = opts?.key;
+    let record: KeyRecord | undefined;
+    if (typeof key === "string") {
+      record = this.byString.get(key);
+      if (record === undefined) {
+        record = newKey("string", key, undefined, opts);
+        this.byString.set(key, record);
+      }
+    } else if (key instanceof LockClassKey) {
+      record = this.byObject.get(key);
+      if (record === undefined) {
+        record = newKey("object", "", captureSiteTrace(skip), opts);
+        if (record.name === undefined && key.name !== undefined)
+          record.name = key.name;
+        this.byObject.set(key, record);
+      }
+    } else {
+      const raw = rawSite(skip);
+      record = this.bySite.get(raw);
+      if (record === undefined) {
+        record = newKey("site", raw, captureSiteTrace(skip), opts);
+        this.bySite.set(raw, record);
+      }
+    }
+    return record;
+  }
+
+  /** The class of (key, subclass), created on first use; undefined when the class table is full. */
+  classOf(map: LockMap, subclass: number): LockClass | undefined {
+    const existing = map.key.classes[subclass];
+    if (existing !== undefined) return existing;
+    if (this.classes.length >= this.limit) return undefined;
+    const cls = new LockClass(this.classes.length, map.key, subclass, map.type);
+    map.key.classes[subclass] = cls;
+    this.classes.push(cls);
+    // lockdep's name_version: a second class with the same display name prints as `name#2`.
+    if (map.key.kind !== "site" || map.key.name !== undefined) {
+      const base = cls.baseName + (subclass !== 0 ? `/${subclass}` : "");
+      const seen = this.namesInUse.get(base) ?? 0;
+      cls.nameVersion = seen + 1;
+      this.namesInUse.set(base, seen + 1);
+    }
+    return cls;
+  }
+
+  reset(): void {
+    for (const cls of this.classes) cls.key.classes.fill(undefined);
+    this.classes.length = 0;
+    this.namesInUse.clear();
+  }
+}
+
+function newKey(
+  kind: KeyRecord["kind"],
+  raw: string,
+  trace: Trace | undefined,
+  opts: ClassOptions | undefined,
+): KeyRecord {
+  return {
+    kind,
+    raw,
+    trace,
+    name: opts?.name,
+    validate: opts?.validate ?? true,
+    order: opts?.order as OrderFn | undefined,
+    classes: new Array<LockClass | undefined>(MAX_SUBCLASSES).fill(undefined),
+  };
+}
+
+function captureSiteTrace(skip: Skip): Trace {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 16;
+  const trace: { stack?: string } = {};
+  Error.captureStackTrace(trace, skip as never);
+  Error.stackTraceLimit = limit;
+  return trace;
+}
+
+/**
+ * The construction site as raw `file:line:col` of the first frame below `skip`, read from
+ * structured call sites so that no string formatting or source mapping is paid per construction.
+ * Source mapping happens once per site, when the class's name is first printed.
+ */
+function rawSite(skip: Skip): string {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = 8;
+  let site = "(unknown)";
+  try {
+    Error.prepareStackTrace = (_error, callSites) => callSites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, skip as never);
+    const sites = holder.stack as NodeJS.CallSite[] | undefined;
+    for (const cs of sites ?? []) {
+      const file = cs.getFileName() ?? cs.getScriptNameOrSourceURL() ?? "";
+      if (
+        !isUserFile(
+          file.startsWith("file://")
+            ? decodeURIComponent(new URL(file).pathname)
+            : file,
+        )
+      )
+        continue;
+      site = `${file}:${cs.getLineNumber() ?? 0}:${cs.getColumnNumber() ?? 0}`;
+      break;
+    }
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+  return site;
+}

@@ -1,0 +1,163 @@
+// Detection produces data; rendering is a separate, pure step (src/report). A report is a
+// discriminated union on `kind`. `text` is filled in by the renderer the entry point installs
+// (core cannot import src/report), so every report a user sees carries its rendered text.
+
+/** One frame of user code, after waitgraph's own frames and Node internals are dropped. */
+export interface SourceFrame {
+  fn: string;
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Lockdep read modes: 0 exclusive (write), 1 shared non-recursive, 2 shared recursive. */
+export type ReadMode = 0 | 1 | 2;
+
+/** A lock (or event) class as it appears in a report. */
+export interface ClassRef {
+  /** Stable id, the same in every process that builds the same code (used to merge graphs). */
+  id: string;
+  /** Display name: `name`, else the string key, else the construction site; subclass s adds `/s`. */
+  name: string;
+  /** What made it: mutex, rwlock, semaphore, completion, … */
+  type: string;
+  /** lockdep's usage string for a process-context lock: `{+.+.}` write only, `{.+.+}` read only, `{++++}` both. */
+  usage: string;
+}
+
+/** A lock being taken or held, with where it was taken (the first acquisition of its chain). */
+export interface LockRef extends ClassRef {
+  read: ReadMode;
+  /** The lock instance's own name, when it has one distinct from the class. */
+  instance?: string;
+  at: SourceFrame[];
+}
+
+/** One edge of a dependency chain, with the stack saved when the edge was first added. */
+export interface ChainLink {
+  /** The class the edge leads into (`-> #i (<class>)`). */
+  class: ClassRef;
+  read: ReadMode;
+  stack: SourceFrame[];
+}
+
+interface ReportBase {
+  /** Identical findings share an id; `log` prints each id once. */
+  id: string;
+  /** The rendered text (kernel-shaped). */
+  text: string;
+  /** Display names of the classes involved. */
+  classes: string[];
+  /** The task that made the finding. */
+  task: string;
+  /** The locks that task held, bottom first. */
+  held: LockRef[];
+  /** The user-code stack at the finding. */
+  stack: SourceFrame[];
+}
+
+/** A class taken while a lock of the same class is held (lockdep `check_deadlock`). */
+export interface RecursiveLockingReport extends ReportBase {
+  kind: "recursive-locking";
+  next: LockRef;
+  prev: LockRef;
+  /** The class's `order(held, next)` result, when it has one and it did not allow the order. */
+  orderResult?: number;
+  /** True when it is the very same instance (a certain self-deadlock, not a missing annotation). */
+  sameInstance: boolean;
+}
+
+/** Taking `next` while holding `prev` closes a cycle in the class graph. */
+export interface CircularDependencyReport extends ReportBase {
+  kind: "circular-dependency";
+  next: LockRef;
+  prev: LockRef;
+  /**
+   * The existing chain next → … → prev, printed "in reverse order": `chain[0]` is `#N` (prev's
+   * class, with the stack of the edge into it) and the last entry is `#0` (next, with the current stack).
+   */
+  chain: ChainLink[];
+  /** The classes of the cycle in order, starting at next and ending at prev. */
+  cycle: ClassRef[];
+  /** DEPT view of the same cycle when waits or events are part of it (issue 3). */
+  waits?: WaitContext[];
+  /** A wait with a timeout is on the cycle: a circular dependency, not a certain deadlock. */
+  timeout?: boolean;
+}
+
+/** DEPT's per-edge context block: [S] start of the event context, [W] the wait, [E] the event. */
+export interface WaitContext {
+  start: { fn: string; class: ClassRef; at: SourceFrame[] };
+  wait: { fn: string; class: ClassRef; at: SourceFrame[] };
+  event: { fn: string; class: ClassRef; at: SourceFrame[] };
+}
+
+/** A releaser called again after the lock was released. */
+export interface BadUnlockBalanceReport extends ReportBase {
+  kind: "bad-unlock-balance";
+  lock: LockRef;
+}
+
+/** A `task()` settled while still holding locks it took. */
+export interface HeldAtTaskEndReport extends ReportBase {
+  kind: "held-at-task-end";
+  locks: LockRef[];
+}
+
+export type AssertionKind = "held" | "held-read" | "held-write" | "not-held";
+
+export interface AssertionFailedReport extends ReportBase {
+  kind: "assertion-failed";
+  assertion: AssertionKind;
+  lock: ClassRef;
+}
+
+/** `nestLock` given, but the nest lock is not held by this task. */
+export interface NestLockNotHeldReport extends ReportBase {
+  kind: "nest-lock-not-held";
+  lock: LockRef;
+  nestLock: ClassRef;
+}
+
+/** An annotation the validator cannot use (an `order` function that throws or returns a non-number, …). */
+export interface InvalidAnnotationReport extends ReportBase {
+  kind: "invalid-annotation";
+  message: string;
+}
+
+/** A named capacity ran out; validation of what needed it stops, the program goes on. */
+export interface LimitExceededReport extends ReportBase {
+  kind: "limit-exceeded";
+  limit: string;
+  max: number;
+}
+
+/** A bug in waitgraph, caught before it could reach the program. */
+export interface InternalErrorReport extends ReportBase {
+  kind: "internal-error";
+  message: string;
+  error: string;
+}
+
+export type Report =
+  | RecursiveLockingReport
+  | CircularDependencyReport
+  | BadUnlockBalanceReport
+  | HeldAtTaskEndReport
+  | AssertionFailedReport
+  | NestLockNotHeldReport
+  | InvalidAnnotationReport
+  | LimitExceededReport
+  | InternalErrorReport;
+
+export type ReportKind = Report["kind"];
+
+/** A report before its text is rendered. */
+export type ReportData = Report extends infer R
+  ? R extends Report
+    ? Omit<R, "text">
+    : never
+  : never;
+
+/** Renders a report to text; installed by the entry point (src/report/text.ts). */
+export type Renderer = (report: ReportData) => string;

@@ -1,0 +1,90 @@
+// Stack traces: captured rarely, formatted only when a report is printed.
+//
+// A capture costs 1–8 µs (reference/async-context.md §6.4), 15–50× a whole untracked
+// acquire/release, so waitgraph captures one per chain-cache miss and one per new lock-class
+// site, never per acquire. Formatting (`.stack`) is deferred until a report needs the frames;
+// by then Node's source-map support (tsx, --enable-source-maps) maps them to the user's .ts lines.
+import type { SourceFrame } from "./report.js";
+
+/** An unformatted stack. Reading `.stack` formats it (and source-maps it) once. */
+export type Trace = { readonly stack?: string };
+
+const CAPTURE_DEPTH = 32;
+
+/** Files of waitgraph itself (src/ or dist/), whose frames never appear in a report. */
+const ownRoot = new URL("..", import.meta.url);
+const ownPath = decodeURIComponent(ownRoot.pathname);
+const ownUrl = ownRoot.href;
+
+export function captureTrace(): Trace {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = CAPTURE_DEPTH;
+  const trace: { stack?: string } = {};
+  Error.captureStackTrace(trace, captureTrace);
+  Error.stackTraceLimit = limit;
+  return trace;
+}
+
+const FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
+
+/** Parses a trace into frames of user code: waitgraph's own frames and runtime internals are dropped. */
+export function userFrames(trace: Trace | undefined, max = 12): SourceFrame[] {
+  const text = trace?.stack;
+  if (text === undefined) return [];
+  const frames: SourceFrame[] = [];
+  for (const line of text.split("\n")) {
+    const m = FRAME.exec(line);
+    if (m === null) continue;
+    const file = normalizeFile(m[2] ?? "");
+    if (!isUserFile(file)) continue;
+    frames.push({
+      fn: cleanFunctionName(m[1] ?? ""),
+      file,
+      line: Number(m[3]),
+      column: Number(m[4]),
+    });
+    if (frames.length === max) break;
+  }
+  return frames;
+}
+
+function normalizeFile(file: string): string {
+  if (file.startsWith("file://")) {
+    try {
+      return decodeURIComponent(new URL(file).pathname);
+    } catch {
+      return file;
+    }
+  }
+  return file;
+}
+
+export function isUserFile(file: string): boolean {
+  if (file === "" || file === "<anonymous>" || file === "native") return false;
+  if (file.startsWith("node:") || file.startsWith("internal/")) return false;
+  if (file.startsWith(ownPath) || file.startsWith(ownUrl)) return false;
+  if (
+    file.includes("/node_modules/tsx/") ||
+    file.includes("/node_modules/waitgraph/")
+  )
+    return false;
+  return true;
+}
+
+function cleanFunctionName(fn: string): string {
+  return (
+    fn.replace(/^async /, "").replace(/^Object\.<anonymous>$/, "<module>") ||
+    "<anonymous>"
+  );
+}
+
+/** `file:line:col` of the first user frame, relative to the working directory. */
+export function formatSite(frame: SourceFrame | undefined): string {
+  if (frame === undefined) return "(unknown)";
+  return `${relativeFile(frame.file)}:${frame.line}:${frame.column}`;
+}
+
+export function relativeFile(file: string): string {
+  const cwd = typeof process === "object" ? process.cwd() + "/" : "";
+  return cwd !== "/" && file.startsWith(cwd) ? file.slice(cwd.length) : file;
+}

@@ -1,0 +1,252 @@
+// The tracker's public face: configure, tasks, inspection. Inspection (snapshot, stats,
+// reports) is kept apart from validation, as lockdep keeps /proc/lockdep* apart from lockdep.c.
+import { core } from "./instance.js";
+import { newTask, type ContextMode } from "./context.js";
+import { expected, ReportError } from "./errors.js";
+import { liveHolds, type HeldLock, type Frame } from "./held-lock.js";
+import type { Policy } from "./policy.js";
+import type { Renderer, Report, ReportKind } from "./report.js";
+import { captureTrace, userFrames } from "./stack.js";
+import { DEFAULT_LIMITS, lockRef, type Limits } from "./validator.js";
+import { internalError, report } from "./seam.js";
+
+export interface TrackerOptions {
+  /** false: primitives stay correct locks, nothing is tracked (and the promise hooks are removed). */
+  enabled?: boolean;
+  policy?: Policy;
+  /** Named capacities (lockdep's MAX_* constants). */
+  limits?: Partial<Limits>;
+  /** Force the AsyncLocalStorage fallback even where promise hooks exist. */
+  context?: ContextMode;
+}
+
+export interface Snapshot {
+  classes: { id: string; name: string; type: string }[];
+  /** `from`/`to` are display names; `fromId`/`toId` the stable ids graphs from several runs merge by. */
+  edges: {
+    from: string;
+    to: string;
+    fromId: string;
+    toId: string;
+    read: { SR: boolean; ER: boolean; SN: boolean; EN: boolean };
+    stack: import("./report.js").SourceFrame[];
+  }[];
+}
+
+export interface Stats {
+  enabled: boolean;
+  context: ContextMode;
+  classes: number;
+  edges: number;
+  chains: number;
+  acquisitions: number;
+  chainHits: number;
+  chainMisses: number;
+  searches: number;
+  searchesSkipped: number;
+  topologicalOrder: boolean;
+  reports: Partial<Record<ReportKind, number>>;
+  reportsDropped: number;
+  limits: Limits;
+}
+
+const POLICIES = new Set(["log", "throw", "silent"]);
+
+function configure(options: TrackerOptions): void {
+  if (typeof options !== "object" || options === null)
+    throw expected("options", "an object", options);
+  const { enabled, policy, limits, context: mode } = options;
+  if (enabled !== undefined && typeof enabled !== "boolean")
+    throw expected("enabled", "a boolean", enabled);
+  if (
+    policy !== undefined &&
+    typeof policy !== "function" &&
+    !POLICIES.has(policy as string)
+  )
+    throw expected("policy", "'log', 'throw', 'silent' or a function", policy);
+  if (
+    mode !== undefined &&
+    mode !== "promise-hooks" &&
+    mode !== "async-local-storage"
+  )
+    throw expected("context", "'promise-hooks' or 'async-local-storage'", mode);
+  if (limits !== undefined) {
+    if (typeof limits !== "object" || limits === null)
+      throw expected("limits", "an object", limits);
+    for (const [name, value] of Object.entries(limits)) {
+      if (!(name in DEFAULT_LIMITS))
+        throw expected(
+          `limits.${name}`,
+          `one of ${Object.keys(DEFAULT_LIMITS).join(", ")}`,
+          name,
+        );
+      if (!Number.isInteger(value) || (value as number) < 1)
+        throw expected(`limits.${name}`, "a positive integer", value);
+    }
+  }
+  if (policy !== undefined) core.reporter.policy = policy;
+  if (limits !== undefined) {
+    Object.assign(core.validator.limits, limits);
+    core.validator.registry.limit = core.validator.limits.classes;
+  }
+  if (mode !== undefined && mode !== core.context.mode && core.tracking.on) {
+    core.context.disable();
+    core.context.enable(mode);
+  }
+  if (enabled === true && !core.tracking.on) {
+    core.context.enable(mode ?? "promise-hooks");
+    core.tracking.on = true;
+  } else if (enabled === false && core.tracking.on) {
+    core.tracking.on = false;
+    core.context.disable();
+  }
+}
+
+function snapshot(): Snapshot {
+  const classes = core.validator.registry.classes;
+  return {
+    classes: classes.map((c) => ({ id: c.id, name: c.name, type: c.type })),
+    edges: [...core.validator.graph.edges()].map((e) => ({
+      from: classes[e.from]!.name,
+      to: classes[e.to]!.name,
+      fromId: classes[e.from]!.id,
+      toId: classes[e.to]!.id,
+      read: {
+        SR: (e.dep & 1) !== 0,
+        ER: (e.dep & 2) !== 0,
+        SN: (e.dep & 4) !== 0,
+        EN: (e.dep & 8) !== 0,
+      },
+      stack: userFrames(e.trace, 4),
+    })),
+  };
+}
+
+function stats(): Stats {
+  const v = core.validator;
+  return {
+    enabled: core.tracking.on,
+    context: core.context.mode,
+    classes: v.registry.classes.length,
+    edges: v.graph.edgeCount,
+    chains: v.chains.size,
+    ...v.stats,
+    topologicalOrder: v.graph.order.acyclic,
+    reports: Object.fromEntries(core.reporter.counts),
+    reportsDropped: core.reporter.dropped,
+    limits: { ...v.limits },
+  };
+}
+
+export const tracker = {
+  configure,
+  reports(): readonly Report[] {
+    return core.reporter.stored.slice();
+  },
+  /** Forget classes, edges, chains and reports (tests). Locks keep working. */
+  reset(): void {
+    core.validator.reset();
+    core.reporter.reset();
+  },
+  snapshot,
+  stats,
+  get enabled(): boolean {
+    return core.tracking.on;
+  },
+  get policy(): Policy {
+    return core.reporter.policy;
+  },
+  /** @internal the entry point installs the text renderer (core cannot import src/report). */
+  setRenderer(renderer: Renderer): void {
+    core.reporter.renderer = renderer;
+  },
+  /** @internal where `log` writes (tests capture it). */
+  setWriter(write: (text: string) => void): void {
+    core.reporter.write = write;
+  },
+};
+
+/**
+ * Runs `fn` as a new task named `name`, with nothing held. When it settles, any lock it took
+ * and still holds is reported (held-at-task-end); under `policy: 'throw'` the task rejects.
+ */
+export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+  if (typeof name !== "string") throw expected("name", "a string", name);
+  if (typeof fn !== "function") throw expected("fn", "a function", fn);
+  if (!core.tracking.on) return Promise.resolve().then(fn);
+  const record = newTask(name);
+  record.holds = [];
+  let result: Promise<T> | T;
+  try {
+    result = core.context.runAsTask(record, fn);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const ended = (): void => {
+    const left = record.holds!.filter((h) => h.granted && !h.released);
+    record.holds = undefined;
+    if (left.length > 0) heldAtEnd(name, left);
+  };
+  return Promise.resolve(result).then(
+    (value) => {
+      ended();
+      return value;
+    },
+    (error: unknown) => {
+      try {
+        ended();
+      } catch (reported) {
+        if (!(reported instanceof ReportError)) throw reported;
+      }
+      throw error;
+    },
+  );
+}
+
+function heldAtEnd(name: string, left: HeldLock[]): void {
+  let r: Report | undefined;
+  try {
+    const trace = captureTrace();
+    r = report({
+      kind: "held-at-task-end",
+      id: `held-at-task-end:${name}:${left.map((h) => h.cls.id).join(",")}`,
+      classes: left.map((h) => h.cls.name),
+      task: name,
+      held: left.map(lockRef),
+      stack: userFrames(trace),
+      locks: left.map(lockRef),
+    });
+  } catch (error) {
+    internalError(error);
+    return;
+  }
+  if (core.reporter.policy === "throw") throw new ReportError(r);
+}
+
+/** Wraps `fn` so that it runs with the caller's held locks (a callback the holder really waits for). */
+export function bind<A extends unknown[], R>(
+  fn: (...args: A) => R,
+): (...args: A) => R {
+  if (typeof fn !== "function") throw expected("fn", "a function", fn);
+  if (!core.tracking.on) return fn;
+  const frame: Frame = core.context.current();
+  return function (this: unknown, ...args: A): R {
+    return core.context.runInFrame(frame, () => fn.apply(this, args));
+  };
+}
+
+/** Runs `fn` as fire-and-forget work: a new task with nothing held (no false edges from the caller's locks). */
+export function detach<R>(fn: () => R): R {
+  if (typeof fn !== "function") throw expected("fn", "a function", fn);
+  if (!core.tracking.on) return fn();
+  return core.context.runAsTask(newTask("detached"), fn);
+}
+
+/** The locks the current task holds, bottom first (for debugging and tests). */
+export function heldLocks(): { name: string; read: 0 | 1 | 2 }[] {
+  if (!core.tracking.on) return [];
+  return liveHolds(core.context.current()).map((h) => ({
+    name: h.cls.name,
+    read: h.read,
+  }));
+}

@@ -1,0 +1,132 @@
+// The acquire flow every waitgraph lock shares: validate the options, tell the seam about the
+// attempt (before blocking, as lockdep does), take the lock now or queue FIFO, and hand out an
+// idempotent releaser. The lock algorithms themselves (who may enter) live in each primitive.
+import {
+  checkAnnotations,
+  lockAbandoned,
+  lockAcquire,
+  lockGranted,
+  lockPending,
+  lockRelease,
+  lockReleasedTwice,
+  lockTaken,
+  tracking,
+  type AcquireAnnotations,
+  type HeldLock,
+  type LockMap,
+} from "../core/seam.js";
+import { DeadlockError } from "../core/errors.js";
+import type { ReadMode } from "../core/report.js";
+import { checkWaitOptions, Waiter, type WaitOptions } from "./wait-queue.js";
+
+export type Release = () => void;
+
+export interface AcquireOptions extends AcquireAnnotations, WaitOptions {}
+
+/** What a primitive provides to the shared flow. `want` is a weight or a mode, the primitive's own. */
+export interface LockAlgorithm {
+  readonly map: LockMap | undefined;
+  readonly instance: object;
+  /** Take the lock now if the algorithm allows it (FIFO: only when nobody waits ahead). */
+  take(want: number): boolean;
+  enqueue(waiter: Waiter, o: AcquireOptions | undefined): void;
+  /** Give back what `want` took, then grant waiters that may now enter. */
+  giveBack(want: number): void;
+  readonly what: string;
+}
+
+/** Builds a releaser: idempotent; a second call reports bad-unlock-balance and changes nothing. */
+export function releaser(
+  lock: LockAlgorithm,
+  hold: HeldLock | undefined,
+  want: number,
+): Release {
+  let released = false;
+  return () => {
+    if (released) {
+      lockReleasedTwice(hold, lock.instance);
+      return;
+    }
+    released = true;
+    if (hold !== undefined) lockRelease(hold);
+    lock.giveBack(want);
+  };
+}
+
+/** Validates acquire options; returns the error to reject with, if any. */
+export function invalidOptions(o: AcquireOptions | undefined): unknown {
+  if (o === undefined) return undefined;
+  try {
+    checkAnnotations(o);
+    checkWaitOptions(o);
+  } catch (error) {
+    return error;
+  }
+  if (o.signal?.aborted === true) return o.signal.reason;
+  return undefined;
+}
+
+/**
+ * Acquire: resolves to `wrap(release, hold)` once granted. The returned promise is tagged so
+ * that the caller's continuation — and only it — holds the lock.
+ */
+export function acquire<T>(
+  lock: LockAlgorithm,
+  read: ReadMode,
+  want: number,
+  o: AcquireOptions | undefined,
+  wrap: (release: Release, hold: HeldLock | undefined) => T,
+): Promise<T> {
+  const invalid = invalidOptions(o);
+  if (invalid !== undefined) return Promise.reject(invalid);
+  let hold: HeldLock | undefined;
+  if (tracking.on) {
+    const attempt = lockAcquire(lock.map, lock.instance, read, o, false);
+    if (attempt instanceof DeadlockError) return Promise.reject(attempt);
+    hold = attempt;
+  }
+  const release = releaser(lock, hold, want);
+  if (lock.take(want)) {
+    const granted = Promise.resolve(wrap(release, hold));
+    if (hold !== undefined) {
+      lockGranted(hold);
+      lockPending(hold, granted);
+    }
+    return granted;
+  }
+  let waiter!: Waiter;
+  const pending = new Promise<T>((resolve, reject) => {
+    waiter = new Waiter(
+      () => {
+        if (hold !== undefined) lockGranted(hold);
+        resolve(wrap(release, hold));
+      },
+      reject,
+      want,
+      () => {
+        if (hold !== undefined) lockAbandoned(hold);
+      },
+    );
+  });
+  if (hold !== undefined) lockPending(hold, pending);
+  lock.enqueue(waiter, o);
+  return pending;
+}
+
+/** Try-acquire: never validated (lockdep), but held from now on when it succeeds. */
+export function tryAcquire(
+  lock: LockAlgorithm,
+  read: ReadMode,
+  want: number,
+  o: AcquireAnnotations | undefined,
+): Release | undefined {
+  checkAnnotations(o);
+  if (!lock.take(want)) return undefined;
+  let hold: HeldLock | undefined;
+  if (tracking.on) {
+    const attempt = lockAcquire(lock.map, lock.instance, read, o, true);
+    if (!(attempt instanceof DeadlockError)) hold = attempt;
+    if (hold !== undefined) lockTaken(hold);
+  }
+  return releaser(lock, hold, want);
+}

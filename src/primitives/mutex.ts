@@ -1,0 +1,78 @@
+// Mutex: a FIFO async mutex (not re-entrant) with timeouts and AbortSignal.
+import { lockInit, assertion, type LockMap } from "../core/seam.js";
+import { expected } from "../core/errors.js";
+import type { ClassOptions } from "../core/lock-class.js";
+import {
+  acquire,
+  tryAcquire,
+  type AcquireOptions,
+  type LockAlgorithm,
+  type Release,
+} from "./acquire.js";
+import { guard, pair, runUnder, type Guard } from "./guard.js";
+import { WaitQueue, type Waiter } from "./wait-queue.js";
+
+export type LockOptions = ClassOptions;
+
+export class Mutex implements LockAlgorithm {
+  readonly map: LockMap | undefined;
+  readonly what = "Mutex acquire";
+  private locked = false;
+  private readonly queue = new WaitQueue();
+
+  constructor(opts?: LockOptions) {
+    this.map = lockInit(this, opts, "mutex", Mutex);
+  }
+
+  get instance(): object {
+    return this;
+  }
+
+  /** Resolves to an idempotent releaser once the mutex is held. */
+  acquire(o?: AcquireOptions): Promise<Release> {
+    return acquire(this, 0, 1, o, (release) => release);
+  }
+
+  /** Takes the mutex if it is free (and nobody waits); never validated, held when it succeeds. */
+  tryAcquire(o?: AcquireOptions): Release | undefined {
+    return tryAcquire(this, 0, 1, o);
+  }
+
+  /** Resolves to a guard for `await using`. */
+  lock(o?: AcquireOptions): Promise<Guard> {
+    return acquire(this, 0, 1, o, guard);
+  }
+
+  runExclusive<T>(fn: () => Promise<T> | T, o?: AcquireOptions): Promise<T> {
+    if (typeof fn !== "function")
+      return Promise.reject(expected("fn", "a function", fn));
+    return runUnder(acquire(this, 0, 1, o, pair), fn);
+  }
+
+  isLocked(): boolean {
+    return this.locked;
+  }
+
+  /** lockdep_assert_held / lockdep_assert_not_held for the current task. */
+  assertHeld(): void {
+    assertion(this, "held");
+  }
+
+  // LockAlgorithm --------------------------------------------------------------------------
+
+  take(): boolean {
+    if (this.locked) return false;
+    this.locked = true;
+    return true;
+  }
+
+  enqueue(waiter: Waiter, o: AcquireOptions | undefined): void {
+    this.queue.push(waiter, o, this.what);
+  }
+
+  giveBack(): void {
+    const next = this.queue.shift();
+    if (next === undefined) this.locked = false;
+    else next.grant();
+  }
+}

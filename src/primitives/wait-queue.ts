@@ -1,0 +1,104 @@
+// A FIFO of waiters with O(1) removal, shared by every primitive. A waiter leaves the queue
+// exactly once: granted, timed out or aborted — whichever comes first wins, so a timeout that
+// fires after the grant changes nothing (no lost or double wake-ups).
+import { expected, TimeoutError } from "../core/errors.js";
+
+export interface WaitOptions {
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+export class Waiter {
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
+  queued = false;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  onAbort: (() => void) | undefined;
+  signal: AbortSignal | undefined;
+  constructor(
+    /** Hands the lock (or event) to the waiter; called once, after it left the queue. */
+    readonly grant: () => void,
+    readonly reject: (reason: unknown) => void,
+    /** What the waiter asks for: a weight, a read/write mode … */
+    readonly want: number,
+    /** Called when the waiter leaves without being granted. */
+    readonly abandon: () => void,
+  ) {}
+}
+
+export class WaitQueue {
+  private head: Waiter | undefined;
+  private tail: Waiter | undefined;
+  length = 0;
+
+  get first(): Waiter | undefined {
+    return this.head;
+  }
+
+  push(w: Waiter, o: WaitOptions | undefined, what: string): void {
+    w.queued = true;
+    w.prev = this.tail;
+    if (this.tail !== undefined) this.tail.next = w;
+    else this.head = w;
+    this.tail = w;
+    this.length++;
+    if (o === undefined) return;
+    if (o.timeout !== undefined && o.timeout !== Infinity) {
+      const ms = o.timeout;
+      w.timer = setTimeout(() => this.fail(w, new TimeoutError(what, ms)), ms);
+    }
+    if (o.signal !== undefined) {
+      const signal = o.signal;
+      w.signal = signal;
+      w.onAbort = () => this.fail(w, signal.reason);
+      signal.addEventListener("abort", w.onAbort, { once: true });
+    }
+  }
+
+  /** Removes the first waiter to grant it. */
+  shift(): Waiter | undefined {
+    const w = this.head;
+    if (w !== undefined) this.remove(w);
+    return w;
+  }
+
+  private remove(w: Waiter): void {
+    if (!w.queued) return;
+    w.queued = false;
+    if (w.prev !== undefined) w.prev.next = w.next;
+    else this.head = w.next;
+    if (w.next !== undefined) w.next.prev = w.prev;
+    else this.tail = w.prev;
+    w.prev = w.next = undefined;
+    this.length--;
+    if (w.timer !== undefined) clearTimeout(w.timer);
+    if (w.onAbort !== undefined)
+      w.signal!.removeEventListener("abort", w.onAbort);
+  }
+
+  /** The waiter gives up (timeout or abort) if it is still waiting. */
+  private fail(w: Waiter, reason: unknown): void {
+    if (!w.queued) return;
+    this.remove(w);
+    w.abandon();
+    w.reject(reason);
+  }
+
+  /** Rejects every waiter (a lock torn down). */
+  *drain(): Iterable<Waiter> {
+    for (let w = this.shift(); w !== undefined; w = this.shift()) yield w;
+  }
+}
+
+/** Validates `timeout` and `signal`; throws InvalidArgumentError. */
+export function checkWaitOptions(o: WaitOptions | undefined): void {
+  if (o === undefined) return;
+  if (typeof o !== "object" || o === null)
+    throw expected("options", "an object", o);
+  const t = o.timeout;
+  if (t !== undefined && (typeof t !== "number" || Number.isNaN(t) || t < 0))
+    throw expected("timeout", "a non-negative number of milliseconds", t);
+  const s = o.signal;
+  if (s !== undefined && !(s instanceof AbortSignal))
+    throw expected("signal", "an AbortSignal", s);
+}
