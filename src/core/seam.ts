@@ -15,13 +15,13 @@ import {
   type LockMap,
   type Skip,
 } from "./lock-class.js";
-import type { HeldLock } from "./held-lock.js";
+import type { Frame, HeldLock } from "./held-lock.js";
 import type { AssertionKind, ReadMode, Report, ReportData } from "./report.js";
 import { core } from "./instance.js";
 import { liveHolds } from "./held-lock.js";
 import { lockRef } from "./validator.js";
 
-export type { LockMap, HeldLock };
+export type { LockMap, HeldLock, Frame };
 
 /** Read on every lock operation: false means nothing is tracked. */
 export const tracking = core.tracking;
@@ -295,3 +295,19 @@ export function internalError(error: unknown): void {
 }
 
 export { newTask };
+
+/** The running code's held list, captured when work is submitted to a queue (limiters, pools). */
+export function submitter(): Frame | undefined {
+  return tracking.on ? context.current() : undefined;
+}
+
+/**
+ * Runs queued work as the task that submitted it, holding `hold` (a limiter's permit): the work
+ * is charged to its submitter, not to whichever task happened to drain the queue (p-queue #200).
+ */
+export function runAsSubmitter<T>(frame: Frame | undefined, hold: HeldLock | undefined, fn: () => T): T {
+  if (frame === undefined || !tracking.on) return fn();
+  if (hold !== undefined) hold.granted = true;
+  const run = hold === undefined || hold.released ? frame : { task: frame.task, hold, next: frame };
+  return context.runInFrame(run, fn);
+}
