@@ -88,7 +88,13 @@ export interface CircularDependencyReport extends ReportBase {
 /** DEPT's per-edge context block: [S] start of the event context, [W] the wait, [E] the event. */
 export interface WaitContext {
   start: { fn: string; class: ClassRef; at: SourceFrame[] };
-  wait: { fn: string; class: ClassRef; at: SourceFrame[] };
+  wait: {
+    fn: string;
+    class: ClassRef;
+    at: SourceFrame[];
+    /** This wait had a timeout: DEPT prints `>8 timeout` between its [W] and [E]. */
+    timeout?: boolean;
+  };
   event: { fn: string; class: ClassRef; at: SourceFrame[] };
 }
 
