@@ -1,0 +1,109 @@
+// The rows of reference/async-context.md §3.1 (and §7.2) that the promise-hook tracker (design G)
+// does not get right. Each test asserts today's imperfect outcome and names the limit in its
+// title, so that a change in behaviour (a fix, or a new regression) is noticed here. The correct
+// answer is stated beside each assertion.
+import { beforeEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Mutex, heldLocks } from "../../src/index.js";
+import {
+  assertGraph,
+  deferred,
+  fresh,
+  macrotask,
+  mutex,
+} from "../helpers/edges.js";
+
+beforeEach(() => fresh());
+
+const names = (): string[] => heldLocks().map((h) => h.name);
+
+describe("limits of design G, pinned", () => {
+  test("limit d5 (false edge): an un-awaited async call made under A inherits A and adds A → B while A is held", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const bTaken = deferred<string[]>();
+    const open = deferred();
+    const holder = (async () => {
+      const rA = await A.acquire();
+      void (async () => {
+        const inside = names();
+        await B.runExclusive(() => {});
+        bTaken.resolve(inside);
+      })();
+      await open.promise;
+      rA();
+    })();
+    // Correct: {} (nobody waits for the detached call while holding A); detach(fn) gives that.
+    assert.deepEqual(await bTaken.promise, ["A"]);
+    open.resolve();
+    await holder;
+    assertGraph(["A -> B"]);
+  });
+
+  test("limit d6 (missed edge): work in a timer callback that the holder of A waits for is not seen without bind(fn)", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const rA = await A.acquire();
+    await new Promise<void>((resolve) => {
+      setTimeout(() => void B.runExclusive(() => {}).then(resolve), 0);
+    });
+    rA();
+    // Correct: {A → B} (the holder of A waited for the timer's B); bind(fn) gives that.
+    assertGraph([]);
+  });
+
+  test("limit d7 (missed edge): a task created before A and awaited while A is held takes B without A", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const open = deferred();
+    const early = (async () => {
+      await open.promise;
+      assert.deepEqual(names(), []);
+      await B.runExclusive(() => {});
+    })();
+    const rA = await A.acquire();
+    open.resolve();
+    await early;
+    rA();
+    // Correct: {A → B} (the holder of A waits for the task that takes B).
+    assertGraph([]);
+  });
+
+  test("limit x1 (missed edges): locks taken together through Promise.all([A.acquire(), B.acquire()]) are not held by the awaiter", async () => {
+    const [A, B, C] = [mutex("A"), mutex("B"), mutex("C")];
+    const [rA, rB] = await Promise.all([A.acquire(), B.acquire()]);
+    assert.deepEqual(names(), []);
+    const rC = await C.acquire();
+    rC();
+    rB();
+    rA();
+    // Correct: {A → C, B → C}.
+    assertGraph([]);
+  });
+});
+
+describe("limit: helper wrappers returning a held lock lose it in the caller (no ownership forwarding)", () => {
+  const helpers: [string, (m: Mutex) => Promise<() => void>][] = [
+    [
+      "async m => { const r = await m.acquire(); await x; return r }",
+      async (m) => {
+        const r = await m.acquire();
+        await macrotask();
+        return r;
+      },
+    ],
+    ["async m => m.acquire()", async (m) => m.acquire()],
+    ["async m => { return await m.acquire() }", async (m) => await m.acquire()],
+    ["m => m.acquire().then(r => r)", (m) => m.acquire().then((r) => r)],
+  ];
+  for (const [shape, lock] of helpers) {
+    test(`limit (helper \`${shape}\`): the caller takes B without A, so A → B is missed`, async () => {
+      const [A, B] = [mutex("A"), mutex("B")];
+      const rA = await lock(A);
+      assert.equal(A.isLocked(), true);
+      assert.deepEqual(names(), []);
+      const rB = await B.acquire();
+      rB();
+      rA();
+      // Correct: {A → B}; ownership forwarding (reference §3.3 H) would give it.
+      assertGraph([]);
+    });
+  }
+});
