@@ -133,7 +133,9 @@ export class Validator {
     if (chain !== undefined && (chain.validated || !validate)) {
       this.stats.chainHits++;
       hold.chain = chain;
-      if (chain.bad !== undefined) this.finding = chain.bad;
+      // A trylock shares its chain key with the ordinary acquisition but is never validated
+      // (lockdep §1.5): it must not inherit that chain's finding, or `throw` leaves it untracked.
+      if (chain.bad !== undefined && validate) this.finding = chain.bad;
       return hold;
     }
     this.stats.chainMisses++;
