@@ -30,7 +30,7 @@ export class RwLock implements LockAlgorithm {
   readonly recursiveRead: boolean;
   private readers = 0;
   private writer = false;
-  private readonly queue = new WaitQueue();
+  private readonly queue = new WaitQueue(() => this.grantWaiters());
 
   constructor(opts?: RwLockOptions) {
     const recursiveRead = opts?.recursiveRead ?? false;

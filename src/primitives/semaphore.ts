@@ -24,7 +24,7 @@ export class Semaphore implements LockAlgorithm {
   readonly what = "Semaphore acquire";
   readonly permits: number;
   private free: number;
-  private readonly queue = new WaitQueue();
+  private readonly queue = new WaitQueue(() => this.grantWaiters());
 
   constructor(permits: number, opts?: LockOptions) {
     if (
@@ -45,6 +45,11 @@ export class Semaphore implements LockAlgorithm {
   /** Permits not taken right now. */
   get available(): number {
     return this.free;
+  }
+
+  /** True when an acquire of one permit would wait now: none is free, or others wait ahead. */
+  isLocked(): boolean {
+    return this.free === 0 || this.queue.length > 0;
   }
 
   acquire(o?: SemaphoreAcquireOptions): Promise<Release> {
@@ -77,7 +82,8 @@ export class Semaphore implements LockAlgorithm {
   }
 
   private weight(o: SemaphoreAcquireOptions | undefined): number | Error {
-    const w = o?.weight ?? 1;
+    const given: unknown = o?.weight;
+    const w = given === undefined ? 1 : given;
     if (
       typeof w !== "number" ||
       !Number.isInteger(w) ||
@@ -104,6 +110,11 @@ export class Semaphore implements LockAlgorithm {
 
   giveBack(weight: number): void {
     this.free += weight;
+    this.grantWaiters();
+  }
+
+  /** Grants from the head while the head fits: FIFO, a heavy head is never overtaken. */
+  private grantWaiters(): void {
     for (
       let w = this.queue.first;
       w !== undefined && w.want <= this.free;

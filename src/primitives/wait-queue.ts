@@ -1,7 +1,16 @@
 // A FIFO of waiters with O(1) removal, shared by every primitive. A waiter leaves the queue
 // exactly once: granted, timed out or aborted — whichever comes first wins, so a timeout that
 // fires after the grant changes nothing (no lost or double wake-ups).
+//
+// A waiter that gives up can unblock the ones behind it: a semaphore's heavy head waiter, or
+// an RwLock writer with readers queued behind it while other readers hold. Permits 2, one
+// taken, queue [weight 2, weight 1]: when the head times out the weight-1 waiter fits now and
+// must not wait for the next release. So the queue tells its owner (`onLeave`) and the owner
+// grants again.
 import { expected, TimeoutError } from "../core/errors.js";
+
+/** Node runs a longer timer after 1 ms (TimeoutOverflowWarning); longer waits re-arm. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 export interface WaitOptions {
   timeout?: number;
@@ -31,6 +40,9 @@ export class WaitQueue {
   private tail: Waiter | undefined;
   length = 0;
 
+  /** `onLeave` runs after a waiter gave up (timeout, abort) and left the queue. */
+  constructor(private readonly onLeave?: () => void) {}
+
   get first(): Waiter | undefined {
     return this.head;
   }
@@ -43,16 +55,31 @@ export class WaitQueue {
     this.tail = w;
     this.length++;
     if (o === undefined) return;
-    if (o.timeout !== undefined && o.timeout !== Infinity) {
-      const ms = o.timeout;
-      w.timer = setTimeout(() => this.fail(w, new TimeoutError(what, ms)), ms);
-    }
+    if (o.timeout !== undefined && o.timeout !== Infinity)
+      this.arm(w, o.timeout, o.timeout, what);
     if (o.signal !== undefined) {
       const signal = o.signal;
       w.signal = signal;
       w.onAbort = () => this.fail(w, signal.reason);
-      signal.addEventListener("abort", w.onAbort, { once: true });
+      // Aborted since the caller checked it (a report handler may run in between): an abort
+      // listener added now would never fire.
+      if (signal.aborted) w.onAbort();
+      else signal.addEventListener("abort", w.onAbort, { once: true });
     }
+  }
+
+  private arm(w: Waiter, left: number, ms: number, what: string): void {
+    if (left <= MAX_TIMER_DELAY) {
+      w.timer = setTimeout(
+        () => this.fail(w, new TimeoutError(what, ms)),
+        left,
+      );
+      return;
+    }
+    w.timer = setTimeout(
+      () => this.arm(w, left - MAX_TIMER_DELAY, ms, what),
+      MAX_TIMER_DELAY,
+    );
   }
 
   /** Removes the first waiter to grant it. */
@@ -82,6 +109,7 @@ export class WaitQueue {
     this.remove(w);
     w.abandon();
     w.reject(reason);
+    this.onLeave?.();
   }
 
   /** Rejects every waiter (a lock torn down). */
