@@ -24,6 +24,8 @@ import assert from "node:assert/strict";
 import {
   LockClassKey,
   Mutex,
+  detach,
+  heldLocks,
   RwLock,
   Semaphore,
   tracker,
@@ -222,15 +224,20 @@ export function kernel(column: Column, w: World = new World()): Kernel {
  * Runs `body` on a fresh tracker (the kernel's `reset_locks()` + `lockdep_reset()` between
  * cases) under `policy`, and returns the kinds of the reports it produced, in order. Unlike the
  * kernel, the first report does not turn checking off: every distinct report is recorded once.
+ *
+ * The body runs as a detached task: kernel cases end with locks still held, and a lock taken
+ * synchronously (a trylock before the body's first `await`) belongs to the code that runs on —
+ * here the test runner's flow, and so every later case — unless the body has a task of its own.
  */
 export async function verdictOf(
   body: () => Promise<unknown> | unknown,
   policy: Policy = "silent",
 ): Promise<ReportKind[]> {
+  assert.deepEqual(heldLocks(), [], "an earlier case leaked a held lock");
   tracker.reset();
   tracker.configure({ policy });
   try {
-    await body();
+    await detach(body);
   } finally {
     tracker.configure({ policy: "silent" });
   }
