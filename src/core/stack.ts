@@ -11,10 +11,16 @@ export type Trace = { readonly stack?: string };
 
 const CAPTURE_DEPTH = 32;
 
-/** Files of waitgraph itself (src/ or dist/), whose frames never appear in a report. */
-const ownRoot = new URL("..", import.meta.url);
-const ownPath = decodeURIComponent(ownRoot.pathname);
-const ownUrl = ownRoot.href;
+/**
+ * Files of waitgraph itself, whose frames never appear in a report: both src/ and dist/ of this
+ * copy, because with source maps on (`waitgraph run`) a frame of dist/core/x.js prints as the
+ * src/core/x.ts it was compiled from.
+ */
+const ownRoots = ["../../src/", "../../dist/"].map(
+  (dir) => new URL(dir, import.meta.url),
+);
+const ownPaths = ownRoots.map((url) => decodeURIComponent(url.pathname));
+const ownUrls = ownRoots.map((url) => url.href);
 
 export function captureTrace(): Trace {
   const limit = Error.stackTraceLimit;
@@ -62,7 +68,8 @@ function normalizeFile(file: string): string {
 export function isUserFile(file: string): boolean {
   if (file === "" || file === "<anonymous>" || file === "native") return false;
   if (file.startsWith("node:") || file.startsWith("internal/")) return false;
-  if (file.startsWith(ownPath) || file.startsWith(ownUrl)) return false;
+  if (ownPaths.some((p) => file.startsWith(p))) return false;
+  if (ownUrls.some((u) => file.startsWith(u))) return false;
   if (
     file.includes("/node_modules/tsx/") ||
     file.includes("/node_modules/waitgraph/")
