@@ -4,7 +4,12 @@
 // 2, then `read(A)` again in task 1 deadlocks. With `recursiveRead: true` a reader enters
 // whenever no writer holds the lock (readers may overtake waiting writers), and its readers are
 // recursive (read = 2): re-reading under a read hold is then allowed.
-import { lockInit, assertion, type LockMap } from "../core/seam.js";
+import {
+  lockInit,
+  assertion,
+  checkClassOptions,
+  type LockMap,
+} from "../core/seam.js";
 import { expected } from "../core/errors.js";
 import {
   acquire,
@@ -33,6 +38,8 @@ export class RwLock implements LockAlgorithm {
   private readonly queue = new WaitQueue(() => this.grantWaiters());
 
   constructor(opts?: RwLockOptions) {
+    // Checked before the copy below: spreading a string or null would make it a valid object.
+    checkClassOptions(opts);
     const recursiveRead = opts?.recursiveRead ?? false;
     if (typeof recursiveRead !== "boolean")
       throw expected("recursiveRead", "a boolean", recursiveRead);

@@ -55,3 +55,17 @@ export function deferred<T = void>(): Deferred<T> {
 export function macrotask(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Captures what `log` would print to stderr; `restore` puts stderr back. */
+export function captureLog(): { lines: string[]; restore: () => void } {
+  const lines: string[] = [];
+  tracker.setWriter((text) => lines.push(text));
+  return {
+    lines,
+    restore: () =>
+      tracker.setWriter(
+        (text) =>
+          void process.stderr.write(text.endsWith("\n") ? text : text + "\n"),
+      ),
+  };
+}
