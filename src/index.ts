@@ -11,6 +11,10 @@ export {
   Semaphore,
   type SemaphoreAcquireOptions,
 } from "./primitives/semaphore.js";
+export { Completion } from "./primitives/completion.js";
+export { Condition } from "./primitives/condition.js";
+export { deferred, type Deferred } from "./primitives/deferred.js";
+export type { WaitOptions } from "./primitives/wait-queue.js";
 export type { AcquireOptions, Release } from "./primitives/acquire.js";
 export type { Guard } from "./primitives/guard.js";
 export { LockClassKey } from "./core/lock-class.js";

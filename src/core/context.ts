@@ -25,11 +25,26 @@ import type { Frame, HeldLock, TaskRecord } from "./held-lock.js";
 const kFrame = Symbol("waitgraph.frame");
 const kAcquire = Symbol("waitgraph.acquire");
 
-type Tagged = { [kFrame]?: Frame; [kAcquire]?: HeldLock };
+/**
+ * A promise whose awaiting is a DEPT wait (a deferred's promise, a task's result): `awaited`
+ * runs when a continuation of it is created, in the awaiter's frame. It must not throw.
+ */
+export interface AwaitTag {
+  readonly awaitTag: true;
+  awaited(frame: Frame): void;
+}
+
+type Tagged = { [kFrame]?: Frame; [kAcquire]?: HeldLock | AwaitTag };
 
 let nextTaskId = 1;
 export function newTask(name: string): TaskRecord {
-  return { id: nextTaskId++, name, holds: undefined };
+  return {
+    id: nextTaskId++,
+    name,
+    holds: undefined,
+    history: undefined,
+    historyPos: 0,
+  };
 }
 
 export const MAIN_TASK: TaskRecord = newTask("main");
@@ -59,10 +74,18 @@ const hooks = {
   init(promise: Promise<unknown>, parent: Promise<unknown> | undefined): void {
     let frame = current;
     if (parent !== undefined) {
-      const hold = (parent as Tagged)[kAcquire];
-      if (hold !== undefined && !hold.released) {
-        if (hold.granted) frame = withHold(frame, hold);
-        else (hold.waiters ??= []).push(promise);
+      const tag = (parent as Tagged)[kAcquire];
+      if (tag !== undefined) {
+        if ((tag as AwaitTag).awaitTag === true) {
+          (tag as AwaitTag).awaited(frame);
+          frame = current; // the awaiter may have been given a task of its own
+        } else {
+          const hold = tag as HeldLock;
+          if (!hold.released) {
+            if (hold.granted) frame = withHold(frame, hold);
+            else (hold.waiters ??= []).push(promise);
+          }
+        }
       }
     }
     if (frame !== ROOT) (promise as Tagged)[kFrame] = frame;
@@ -136,6 +159,29 @@ export const context = {
   /** Marks `promise` as the promise acquire() returned for `hold`. */
   tagAcquire(promise: Promise<unknown>, hold: HeldLock): void {
     (promise as Tagged)[kAcquire] = hold;
+  },
+
+  /** Marks `promise` so that awaiting it is a wait (DEPT); only with promise hooks. */
+  tagAwait(promise: Promise<unknown>, tag: AwaitTag): void {
+    (promise as Tagged)[kAcquire] = tag;
+  },
+
+  /**
+   * The running code's frame with a task of its own. Anonymous flows (timer and I/O callbacks,
+   * module code) share MAIN_TASK until they first need an identity: DEPT's history is per
+   * task, and two unrelated callbacks must not see each other's waits (§2.5). A marker frame
+   * with no hold carries the new task; every promise the flow creates from now on inherits it.
+   */
+  ensureOwnTask(): Frame {
+    const frame = context.current();
+    if (frame.task !== MAIN_TASK) return frame;
+    const own: Frame = {
+      task: newTask("(anonymous)"),
+      hold: null,
+      next: frame === ROOT ? null : frame,
+    };
+    setCurrent(own);
+    return own;
   },
 
   /** The hold was granted: continuations that awaited it while it was contended receive it now. */

@@ -27,8 +27,14 @@ export interface Edge {
   readonly from: number;
   readonly to: number;
   dep: number;
-  /** The stack of the acquisition that first added this edge. */
+  /** [W]: the stack of the acquisition or wait that first added this edge. */
   readonly trace: Trace;
+  /** [S]: where the event context of `from` began (the held lock taken, the awaited wait). */
+  readonly start: Trace | undefined;
+  /** [E]: where the event of `from` was raised, when it was seen (complete, resolve, …). */
+  readonly event: Trace | undefined;
+  /** Every wait that made this edge had a timeout: it can delay, not deadlock (DEPT §2.7). */
+  timeout: boolean;
 }
 
 /** A BFS result: the edges of the shortest strong path, in order from the search root. */
@@ -47,9 +53,9 @@ export class DependencyGraph {
     this.out[node] = [];
     this.inn[node] = [];
     this.order.addNode(node);
-    if (node >= this.visited.length) {
+    if (node * 2 + 1 >= this.visited.length) {
       const bigger = new Uint32Array(
-        Math.max(node + 1, this.visited.length * 2),
+        Math.max(node * 2 + 2, this.visited.length * 2),
       );
       bigger.set(this.visited);
       this.visited = bigger;
@@ -60,8 +66,26 @@ export class DependencyGraph {
     return this.byPair.get(from * 0x10000 + to);
   }
 
-  add(from: number, to: number, dep: number, trace: Trace): Edge {
-    const e: Edge = { from, to, dep, trace };
+  add(
+    from: number,
+    to: number,
+    dep: number,
+    trace: Trace,
+    extra?: {
+      start?: Trace | undefined;
+      event?: Trace | undefined;
+      timeout?: boolean;
+    },
+  ): Edge {
+    const e: Edge = {
+      from,
+      to,
+      dep,
+      trace,
+      start: extra?.start,
+      event: extra?.event,
+      timeout: extra?.timeout ?? false,
+    };
     this.out[from]!.push(e);
     this.inn[to]!.push(from);
     this.byPair.set(from * 0x10000 + to, e);
@@ -84,7 +108,13 @@ export class DependencyGraph {
    * the new edge target → root, makes a strong cycle? `rootOnlyXr` is true when the new edge ends
    * in a recursive reader (then the path must not start with a shared-holder edge);
    * `targetRead` is the held lock's mode (a shared holder only conflicts with a path ending in N).
-   * Each class is expanded at most once, marked on first reach; BFS makes the path a shortest one.
+   * BFS makes the path a shortest one.
+   *
+   * Departure from lockdep: its __bfs marks a class on first reach, before the strong-path
+   * filter, so a class first reached through an xR edge is never expanded again — and a strong
+   * path through it (P→N0→Y→X→P with N0 -ER-> X seen first) is missed: a real deadlock
+   * unreported. Here the search state is (class, last edge ended in R), two per class, so
+   * every strong path is found and the search stays linear.
    */
   strongPath(
     root: number,
@@ -92,6 +122,7 @@ export class DependencyGraph {
     target: number,
     targetRead: ReadMode,
     maxQueue: number,
+    throughTimeouts = false,
   ): Path | null | "overflow" {
     const gen = ++this.generation;
     if (gen === 0xffffffff) {
@@ -113,23 +144,23 @@ export class DependencyGraph {
       edge: null,
       parent: null,
     };
-    this.visited[root] = stamp;
+    this.visited[root * 2 + (rootOnlyXr ? 1 : 0)] = stamp;
     if (matches(start)) return [];
     const queue: Entry[] = [start];
     for (let head = 0; head < queue.length; head++) {
       const at = queue[head]!;
       for (const e of this.out[at.node]!) {
-        if (this.visited[e.to] === stamp) continue;
-        this.visited[e.to] = stamp;
+        if (e.timeout && !throughTimeouts) continue;
         let dep = e.dep;
         if (at.onlyXr) dep &= ~(DEP_SR | DEP_SN);
         if (dep === 0) continue;
-        const entry: Entry = {
-          node: e.to,
-          onlyXr: (dep & (DEP_SN | DEP_EN)) === 0,
-          edge: e,
-          parent: at,
-        };
+        const onlyXr = (dep & (DEP_SN | DEP_EN)) === 0;
+        // A class reached by a path ending in N allows every next edge, so it dominates the
+        // same class reached by a path ending in R: skip a state already seen or dominated.
+        if (this.visited[e.to * 2] === stamp) continue;
+        if (onlyXr && this.visited[e.to * 2 + 1] === stamp) continue;
+        this.visited[e.to * 2 + (onlyXr ? 1 : 0)] = stamp;
+        const entry: Entry = { node: e.to, onlyXr, edge: e, parent: at };
         if (matches(entry)) {
           const path: Edge[] = [];
           for (

@@ -9,6 +9,17 @@ export interface TaskRecord {
   readonly name: string;
   /** Holds taken by an explicit `task()`, checked when it settles (held-at-task-end). */
   holds: HeldLock[] | undefined;
+  /** DEPT's wait history (a ring): the waits this task made while some event was awaited. */
+  history: WaitEntry[] | undefined;
+  historyPos: number;
+}
+
+/** One wait in a task's history: which class, when (global wait generation), where. */
+export interface WaitEntry {
+  cls: LockClass;
+  gen: number;
+  trace: Trace | undefined;
+  timeout: boolean;
 }
 
 /** A validated chain: the ordered (class, read) list it stands for and its first-seen stack. */
@@ -31,6 +42,17 @@ export class HeldLock {
   /** Continuations created before a contended grant; they receive the hold at grant. */
   waiters: object[] | null = null;
   chain: ChainRecord | undefined = undefined;
+  /**
+   * An event context rather than a lock: a task's whole life (its end is the event its
+   * awaiters wait for) or an explicit ecxt_enter. Waits inside it are its dependencies; it is
+   * never "re-taken", so it is exempt from recursive-locking.
+   */
+  ecxt = false;
+  /**
+   * The acquisition that took over from this one: Condition.wait releases the mutex and takes
+   * it again as a new hold, and the caller's releaser must release that one.
+   */
+  successor: HeldLock | undefined = undefined;
   constructor(
     readonly cls: LockClass,
     readonly instance: object,

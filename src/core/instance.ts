@@ -3,6 +3,7 @@
 // OpenTelemetry pattern). Two copies then share one class table, one graph and one set of
 // promise hooks instead of paying twice and seeing half each.
 import { context } from "./context.js";
+import { EventClock } from "./events.js";
 import { Reporter } from "./policy.js";
 import { Validator } from "./validator.js";
 
@@ -12,6 +13,7 @@ export interface Core {
   readonly context: typeof context;
   readonly reporter: Reporter;
   readonly validator: Validator;
+  readonly events: EventClock;
 }
 
 const SLOT = Symbol.for("waitgraph.core/v1");
@@ -24,6 +26,7 @@ function create(): Core {
     context,
     reporter,
     validator: new Validator((data) => reporter.emit(data)),
+    events: new EventClock(),
   };
 }
 

@@ -19,7 +19,12 @@ import type { Frame, HeldLock } from "./held-lock.js";
 import type { AssertionKind, ReadMode, Report, ReportData } from "./report.js";
 import { core } from "./instance.js";
 import { liveHolds } from "./held-lock.js";
-import { lockRef } from "./validator.js";
+import { heldRefs, lockRef } from "./validator.js";
+import { HeldLock as HeldLockClass } from "./held-lock.js";
+import { MAIN_TASK } from "./context.js";
+import type { EventState } from "./events.js";
+import type { AwaitTag } from "./context.js";
+import type { Trace } from "./stack.js";
 
 export type { LockMap, HeldLock, Frame };
 
@@ -117,6 +122,10 @@ export function lockAcquire(
   if (map === undefined || !tracking.on) return undefined;
   try {
     const v = core.validator;
+    const events = core.events;
+    // While some event is awaited, an acquisition is also a wait in the task's DEPT history.
+    const inHistory = events.outstanding > 0 && !trylock;
+    const frame = inHistory ? context.ensureOwnTask() : context.current();
     const hold = v.acquire(
       map,
       instance,
@@ -124,8 +133,10 @@ export function lockAcquire(
       o?.subclass ?? 0,
       trylock,
       o?.nestLock,
-      context.current(),
+      frame,
     );
+    if (inHistory && hold !== undefined && !v.merged)
+      events.record(frame.task, hold.cls, hold.chain?.trace, false);
     const finding = v.finding;
     if (finding !== undefined && core.reporter.throws(finding))
       return new DeadlockError(finding);
@@ -177,18 +188,15 @@ export function lockTaken(hold: HeldLock): void {
 /** Released (lock_release). Non-LIFO release is legal. A lock released elsewhere stops counting everywhere. */
 export function lockRelease(hold: HeldLock): void {
   try {
-    const merged = mergedInto(hold);
-    if (merged !== undefined) {
-      merged.references--;
+    // A nest-merged acquisition shares one entry: whichever release comes last frees it.
+    const entry = mergedInto(hold) ?? hold;
+    if (entry.references > 1) {
+      entry.references--;
       return;
     }
-    if (hold.references > 1) {
-      hold.references--;
-      return;
-    }
-    hold.released = true;
-    hold.waiters = null;
-    context.dropped(hold);
+    entry.released = true;
+    entry.waiters = null;
+    context.dropped(entry);
   } catch (error) {
     internalError(error);
   }
@@ -216,7 +224,7 @@ export function lockReleasedTwice(
       id: `bad-unlock-balance:${hold.cls.id}:${site}`,
       classes: [hold.cls.name],
       task: frame.task.name,
-      held: liveHolds(frame).map(lockRef),
+      held: heldRefs(frame),
       stack: userFrames(trace),
       lock: { ...lockRef(hold), at },
     });
@@ -251,7 +259,7 @@ export function assertion(instance: object, kind: AssertionKind): void {
     id: `assertion-failed:${kind}:${cls.id}:${site}`,
     classes: [cls.name],
     task: frame.task.name,
-    held: liveHolds(frame).map(lockRef),
+    held: heldRefs(frame),
     stack,
     assertion: kind,
     lock: cls.ref(),
@@ -305,9 +313,209 @@ export function submitter(): Frame | undefined {
  * Runs queued work as the task that submitted it, holding `hold` (a limiter's permit): the work
  * is charged to its submitter, not to whichever task happened to drain the queue (p-queue #200).
  */
-export function runAsSubmitter<T>(frame: Frame | undefined, hold: HeldLock | undefined, fn: () => T): T {
+export function runAsSubmitter<T>(
+  frame: Frame | undefined,
+  hold: HeldLock | undefined,
+  fn: () => T,
+): T {
   if (frame === undefined || !tracking.on) return fn();
   if (hold !== undefined) hold.granted = true;
-  const run = hold === undefined || hold.released ? frame : { task: frame.task, hold, next: frame };
+  const run =
+    hold === undefined || hold.released
+      ? frame
+      : { task: frame.task, hold, next: frame };
   return context.runInFrame(run, fn);
+}
+
+// ---- DEPT: waits, events, event contexts -----------------------------------------------
+//
+// Every primitive that is not a lock is built on these: a wait on an event class (it blocks
+// until an event of that class happens), the event itself, and event contexts. A wait is
+// reported only when the waiter really blocks — a completion already done is no wait (DEPT
+// commits a staged wait only when the task sleeps).
+
+export type { EventState } from "./events.js";
+export { newEventState } from "./events.js";
+
+/**
+ * The caller blocks waiting for an event of `map`'s class on `ev` (dept_request_event +
+ * dept_wait). Validated now: holding lock A while waiting adds A → class. Returns a
+ * DeadlockError under `policy: 'throw'` when the wait closes a cycle (then do not wait).
+ */
+export function eventWait(
+  map: LockMap | undefined,
+  instance: object,
+  ev: EventState,
+  timeout: boolean,
+): DeadlockError | undefined {
+  if (map === undefined || !tracking.on) return undefined;
+  try {
+    return waitIn(context.current(), map, instance, ev, timeout);
+  } catch (error) {
+    internalError(error);
+    return undefined;
+  }
+}
+
+function waitIn(
+  awaiter: Frame,
+  map: LockMap,
+  instance: object,
+  ev: EventState | undefined,
+  timeout: boolean,
+): DeadlockError | undefined {
+  const v = core.validator;
+  const seen = v.wait(map, instance, awaiter, timeout);
+  if (seen === undefined) return undefined;
+  const finding = v.finding;
+  if (ev !== undefined) core.events.request(ev, seen.trace);
+  if (core.events.outstanding > 0) {
+    const own =
+      awaiter === context.current() ? context.ensureOwnTask() : awaiter;
+    if (own.task !== MAIN_TASK)
+      core.events.record(own.task, seen.cls, seen.trace, timeout);
+  }
+  if (finding !== undefined && core.reporter.throws(finding))
+    return new DeadlockError(finding);
+  return undefined;
+}
+
+/** A waiter stopped waiting without the event (timeout, abort). */
+export function eventWithdrawn(ev: EventState, waitersLeft: boolean): void {
+  core.events.withdrawn(ev, waitersLeft);
+}
+
+/**
+ * The event of `ev` happens (dept_event): every wait the raising task made inside the event
+ * context — after the first current waiter started waiting — becomes a dependency
+ * `class → waited class`. An event nobody waits for has no context and adds nothing.
+ */
+export function eventRaise(
+  map: LockMap | undefined,
+  ev: EventState,
+  waitersLeft: boolean,
+): void {
+  if (ev.requestGen === 0) return;
+  if (map === undefined || !tracking.on) {
+    core.events.raised(ev, waitersLeft, undefined);
+    return;
+  }
+  try {
+    const frame = context.current();
+    const waits = core.events.contextWaits(frame.task, ev);
+    if (waits.length > 0) {
+      const cls = core.validator.classOf(map, 0);
+      let eventTrace: Trace | undefined;
+      const event = (): Trace => (eventTrace ??= captureTrace());
+      if (cls !== undefined)
+        for (const w of waits)
+          core.validator.dependency(
+            cls,
+            w.cls,
+            frame,
+            { wait: w.trace, start: ev.requestTrace, event },
+            w.timeout,
+          );
+    }
+    core.events.raised(ev, waitersLeft, ev.requestTrace);
+  } catch (error) {
+    internalError(error);
+  }
+}
+
+/**
+ * Makes awaiting `promise` a wait for an event of `map`'s class (a deferred's promise, a
+ * task's result). `settled()` says whether awaiting it would still block. Needs promise hooks.
+ */
+export function awaitIsWait(
+  promise: Promise<unknown>,
+  map: LockMap | undefined,
+  instance: object,
+  ev: EventState | undefined,
+  settled: () => boolean,
+): void {
+  if (map === undefined || !tracking.on) return;
+  const tag: AwaitTag = {
+    awaitTag: true,
+    awaited(frame: Frame): void {
+      if (settled() || !tracking.on) return;
+      try {
+        waitIn(frame, map, instance, ev, false);
+      } catch (error) {
+        internalError(error);
+      }
+    },
+  };
+  context.tagAwait(promise, tag);
+}
+
+/**
+ * Enters the event context of `map`'s class (dept_ecxt_enter): until exit, every wait of this
+ * task is a dependency of that event. A task's whole life is such a context.
+ */
+export function ecxtEnter(
+  map: LockMap | undefined,
+  instance: object,
+  frame?: Frame,
+): HeldLock | undefined {
+  if (map === undefined || !tracking.on) return undefined;
+  try {
+    const at = frame ?? context.current();
+    const cls = core.validator.classOf(map, 0);
+    if (cls === undefined) return undefined;
+    const hold = new HeldLockClass(cls, instance, 0, false, undefined, at.task);
+    hold.ecxt = true;
+    hold.granted = true;
+    hold.chain = {
+      hash: 0,
+      ids: new Int32Array(0),
+      trace: captureTrace(),
+      bad: undefined,
+      validated: true,
+      alt: undefined,
+    };
+    if (frame === undefined) context.holdNow(hold);
+    return hold;
+  } catch (error) {
+    internalError(error);
+    return undefined;
+  }
+}
+
+/** Leaves an event context (dept_ecxt_exit). */
+export function ecxtExit(hold: HeldLock | undefined): void {
+  if (hold === undefined) return;
+  lockRelease(hold);
+}
+
+// ---- acquisitions a library makes on the user's behalf ---------------------------------
+
+import { capturingAt, type Site } from "./stack.js";
+
+/**
+ * lockAcquire for a lock a library takes for the user: a pool's connection under an ORM or a
+ * pool's own `query`. `at` is where the user asked for it — a trace captured at the user's call
+ * when the library takes the lock later, off the user's stack (knex acquires in a promise
+ * reaction), or a function that captures the running stack without the library's frames. Every
+ * stack this validation saves (the chain's, a report's) is `at`, not the running stack.
+ */
+export function lockAcquireAt(
+  map: LockMap | undefined,
+  instance: object,
+  read: ReadMode,
+  o: AcquireAnnotations | undefined,
+  trylock: boolean,
+  at: Site,
+): HeldLock | DeadlockError | undefined {
+  if (map === undefined || !tracking.on) return undefined;
+  return capturingAt(at, () => lockAcquire(map, instance, read, o, trylock));
+}
+
+/** The current task's live hold of `instance`, if it holds it. */
+export function heldBy(instance: object): HeldLock | undefined {
+  if (!tracking.on) return undefined;
+  let found: HeldLock | undefined;
+  for (const h of liveHolds(context.current()))
+    if (h.instance === instance && !h.ecxt) found = h;
+  return found;
 }

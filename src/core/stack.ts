@@ -22,7 +22,32 @@ const ownRoots = ["../../src/", "../../dist/"].map(
 const ownPaths = ownRoots.map((url) => decodeURIComponent(url.pathname));
 const ownUrls = ownRoots.map((url) => url.href);
 
+/**
+ * Where an acquisition was asked for, when that is not the running stack: a library (an ORM over
+ * a pool) takes the lock off the user's stack, later, in a promise reaction. Either a trace
+ * captured at the user's call, or a function that captures one without the library's frames.
+ */
+export type Site = Trace | (() => Trace);
+
+/** Set by `capturingAt` for one synchronous validation; `captureTrace` answers with it. */
+let site: Site | undefined;
+
+/** Runs `fn` with every capture answered by `at` (a function is called once, on first need). */
+export function capturingAt<T>(at: Site, fn: () => T): T {
+  const outer = site;
+  site = at;
+  try {
+    return fn();
+  } finally {
+    site = outer;
+  }
+}
+
 export function captureTrace(): Trace {
+  if (site !== undefined) {
+    if (typeof site === "function") site = site();
+    return site;
+  }
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = CAPTURE_DEPTH;
   const trace: { stack?: string } = {};

@@ -8,7 +8,13 @@ import type { Policy } from "./policy.js";
 import type { Renderer, Report, ReportKind } from "./report.js";
 import { captureTrace, userFrames } from "./stack.js";
 import { DEFAULT_LIMITS, lockRef, type Limits } from "./validator.js";
-import { internalError, report } from "./seam.js";
+import {
+  awaitIsWait,
+  ecxtEnter,
+  internalError,
+  lockInit,
+  report,
+} from "./seam.js";
 
 export interface TrackerOptions {
   /** false: primitives stay correct locks, nothing is tracked (and the promise hooks are removed). */
@@ -176,18 +182,29 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   if (!core.tracking.on) return Promise.resolve().then(fn);
   const record = newTask(name);
   record.holds = [];
+  // The task's whole life is the event context of its end (DEPT): everything it waits for
+  // before it returns is a dependency of whoever awaits it. Its class is the task() call site.
+  const map = lockInit(record, { name: `task ${name}` }, "task", task);
+  const life = ecxtEnter(map, record, { task: record, hold: null, next: null });
   let result: Promise<T> | T;
   try {
-    result = core.context.runAsTask(record, fn);
+    result = core.context.runInFrame(
+      { task: record, hold: life ?? null, next: null },
+      fn,
+    );
   } catch (error) {
+    if (life !== undefined) life.released = true;
     return Promise.reject(error);
   }
+  let settled = false;
   const ended = (): void => {
+    settled = true;
+    if (life !== undefined) life.released = true;
     const left = record.holds!.filter((h) => h.granted && !h.released);
     record.holds = undefined;
     if (left.length > 0) heldAtEnd(name, left);
   };
-  return Promise.resolve(result).then(
+  const done = Promise.resolve(result).then(
     (value) => {
       ended();
       return value;
@@ -201,6 +218,10 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
       throw error;
     },
   );
+  // Awaiting the task is a wait for its end: holding lock M while awaiting a task that takes
+  // M's class closes M → task → M.
+  awaitIsWait(done, map, record, undefined, () => settled);
+  return done;
 }
 
 function heldAtEnd(name: string, left: HeldLock[]): void {
@@ -245,8 +266,10 @@ export function detach<R>(fn: () => R): R {
 /** The locks the current task holds, bottom first (for debugging and tests). */
 export function heldLocks(): { name: string; read: 0 | 1 | 2 }[] {
   if (!core.tracking.on) return [];
-  return liveHolds(core.context.current()).map((h) => ({
-    name: h.cls.name,
-    read: h.read,
-  }));
+  return liveHolds(core.context.current())
+    .filter((h) => !h.ecxt)
+    .map((h) => ({
+      name: h.cls.name,
+      read: h.read,
+    }));
 }

@@ -20,6 +20,7 @@ import type {
   ReadMode,
   Report,
   ReportData,
+  WaitContext,
 } from "./report.js";
 import { captureTrace, userFrames, type Trace } from "./stack.js";
 
@@ -66,6 +67,8 @@ export class Validator {
   };
   /** The deadlock finding of the last `acquire`, if any (read by the seam for `throw`). */
   finding: Report | undefined;
+  /** Report cycles through timed waits as "circular dependency through a timeout". */
+  reportTimeouts = false;
   /** True when the last `acquire` merged into a held entry (nest lock) instead of adding one. */
   merged = false;
   private readonly exhausted = new Set<string>();
@@ -157,12 +160,15 @@ export class Validator {
       return hold;
     }
     if (verdict === "nested") return hold;
-    if (this.checkPrevsAdd(held, hold, frame, chain.trace) === "reported")
+    if (
+      this.checkPrevsAdd(held, hold, frame, chain.trace, false) === "reported"
+    )
       chain.bad = this.finding;
     return hold;
   }
 
-  private classOf(map: LockMap, subclass: number): LockClass | undefined {
+  /** The class of (key, subclass), a graph node from its first use. */
+  classOf(map: LockMap, subclass: number): LockClass | undefined {
     const existing = map.key.classes[subclass];
     if (existing !== undefined) return existing;
     const cls = this.registry.classOf(map, subclass);
@@ -213,11 +219,15 @@ export class Validator {
     next: HeldLock,
     frame: Frame,
     trace: Trace,
+    timeout = false,
   ): "ok" | "reported" {
     for (let i = held.length - 1; i >= 0; i--) {
       const prev = held[i]!;
       if (!prev.cls.validate) continue;
-      if (this.checkPrevAdd(prev, next, frame, trace) === "reported")
+      // A task awaiting a task of its own class is a tree of structured work, not a cycle:
+      // the child never waits for its parent. (A task awaiting itself cannot be written.)
+      if (prev.ecxt && prev.cls === next.cls && prev.cls.type === "task") break;
+      if (this.checkPrevAdd(prev, next, frame, trace, timeout) === "reported")
         return "reported";
       if (!prev.trylock) break;
     }
@@ -230,6 +240,7 @@ export class Validator {
     next: HeldLock,
     frame: Frame,
     trace: Trace,
+    timeout: boolean,
   ): "ok" | "reported" {
     const order = prev.cls.key.order;
     if (prev.cls === next.cls && order !== undefined) {
@@ -241,35 +252,195 @@ export class Validator {
     if (this.graph.order.respects(from, to)) {
       this.stats.searchesSkipped++;
     } else {
-      this.stats.searches++;
-      const path = this.graph.strongPath(
+      const found = this.search(
         to,
         next.read === 2,
         from,
         prev.read,
-        this.limits.searchQueue,
+        timeout,
+        frame,
       );
-      if (path === "overflow") {
-        this.limit(frame, "searchQueue", this.limits.searchQueue);
-        return "ok";
-      }
-      if (path !== null) {
-        this.circular(frame, prev, next, path, trace);
+      if (found === "stop") return "ok";
+      if (found !== null) {
+        this.circular(frame, prev, next, found.path, trace, found.timeout);
         return "reported";
       }
     }
-    const bit = depBit(prev.read, next.read);
+    return this.insert(from, to, depBit(prev.read, next.read), trace, frame, {
+      start: prev.chain?.trace,
+      timeout,
+    });
+  }
+
+  /**
+   * Is there a path root → … → target that the new edge target → root closes into a cycle?
+   * A cycle through a timed wait can delay but not deadlock (DEPT §2.7): it is searched for
+   * only when `reportTimeouts` is on, and reported as such.
+   */
+  private search(
+    root: number,
+    rootOnlyXr: boolean,
+    target: number,
+    targetRead: ReadMode,
+    timedEdge: boolean,
+    frame: Frame,
+  ): { path: Edge[]; timeout: boolean } | null | "stop" {
+    this.stats.searches++;
+    const max = this.limits.searchQueue;
+    if (!timedEdge) {
+      const path = this.graph.strongPath(
+        root,
+        rootOnlyXr,
+        target,
+        targetRead,
+        max,
+      );
+      if (path === "overflow") {
+        this.limit(frame, "searchQueue", max);
+        return "stop";
+      }
+      if (path !== null) return { path, timeout: false };
+    }
+    if (!this.reportTimeouts) return null;
+    const path = this.graph.strongPath(
+      root,
+      rootOnlyXr,
+      target,
+      targetRead,
+      max,
+      true,
+    );
+    if (path === "overflow") {
+      this.limit(frame, "searchQueue", max);
+      return "stop";
+    }
+    return path === null ? null : { path, timeout: true };
+  }
+
+  /** Adds prev → next, or widens an existing edge's read bits. An untimed wait makes it untimed. */
+  private insert(
+    from: number,
+    to: number,
+    bit: number,
+    trace: Trace,
+    frame: Frame,
+    extra: {
+      start?: Trace | undefined;
+      event?: Trace | undefined;
+      timeout: boolean;
+    },
+  ): "ok" {
     const existing = this.graph.edge(from, to);
     if (existing !== undefined) {
       existing.dep |= bit;
+      if (!extra.timeout) existing.timeout = false;
       return "ok";
     }
     if (this.graph.edgeCount >= this.limits.edges) {
       this.limit(frame, "edges", this.limits.edges);
       return "ok";
     }
-    this.graph.add(from, to, bit, trace);
+    this.graph.add(from, to, bit, trace, extra);
     return "ok";
+  }
+
+  // ---- DEPT: waits and events ----------------------------------------------------------
+
+  /**
+   * A wait for an event of `map`'s class (dept_wait): validated like an acquisition that is
+   * not kept. Holding lock A while waiting for completion C adds A → C. Returns the wait's
+   * class and the stack of its chain (for the task's history), or undefined when untracked.
+   */
+  wait(
+    map: LockMap,
+    instance: object,
+    frame: Frame,
+    timeout: boolean,
+  ): { cls: LockClass; trace: Trace } | undefined {
+    this.finding = undefined;
+    const cls = this.classOf(map, 0);
+    if (cls === undefined) return undefined;
+    const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);
+    const hash = this.chains.hash(frame, next.id);
+    let chain = this.chains.lookup(hash, frame, next.id);
+    if (chain !== undefined && chain.validated) {
+      this.stats.chainHits++;
+      if (chain.bad !== undefined) this.finding = chain.bad;
+      return { cls, trace: chain.trace };
+    }
+    this.stats.chainMisses++;
+    if (chain === undefined) {
+      if (this.chains.size >= this.limits.chains) {
+        this.limit(frame, "chains", this.limits.chains);
+        return { cls, trace: captureTrace() };
+      }
+      chain = this.chains.add(hash, frame, next.id, captureTrace());
+    }
+    chain.validated = true;
+    next.chain = chain;
+    // A timed wait is cached too: its verdict (a delay, not a deadlock) does not change.
+    if (
+      this.checkPrevsAdd(
+        liveHolds(frame),
+        next,
+        frame,
+        chain.trace,
+        timeout,
+      ) === "reported"
+    )
+      chain.bad = this.finding;
+    return { cls, trace: chain.trace };
+  }
+
+  /**
+   * `event → waited`: inside the event context of `event` the raising task waited for
+   * `waited` (from its history). Checked once per edge, ever; a closing edge is never inserted.
+   */
+  dependency(
+    event: LockClass,
+    waited: LockClass,
+    frame: Frame,
+    traces: {
+      wait: Trace | undefined;
+      start: Trace | undefined;
+      event: () => Trace;
+    },
+    timeout: boolean,
+  ): Report | undefined {
+    const existing = this.graph.edge(event.index, waited.index);
+    if (existing !== undefined) {
+      if (!timeout) existing.timeout = false;
+      return undefined;
+    }
+    this.finding = undefined;
+    const eventTrace = traces.event();
+    const waitTrace = traces.wait ?? eventTrace;
+    const found = this.search(
+      waited.index,
+      false,
+      event.index,
+      0,
+      timeout,
+      frame,
+    );
+    if (found === "stop") return undefined;
+    if (found !== null) {
+      this.dependencyCycle(
+        frame,
+        event,
+        waited,
+        found.path,
+        { ...traces, wait: waitTrace, event: eventTrace },
+        found.timeout,
+      );
+      return this.finding;
+    }
+    this.insert(event.index, waited.index, depBit(0, 0), waitTrace, frame, {
+      start: traces.start,
+      event: eventTrace,
+      timeout,
+    });
+    return undefined;
   }
 
   private callOrder(
@@ -318,7 +489,7 @@ export class Validator {
       id: `recursive-locking:${next.cls.id}${sameInstance ? ":same-instance" : ""}`,
       classes: [next.cls.name],
       task: frame.task.name,
-      held: liveHolds(frame).map(lockRef),
+      held: heldRefs(frame),
       stack: userFrames(trace),
       next: { ...lockRef(next), at: userFrames(trace, 3) },
       prev: lockRef(prev),
@@ -328,16 +499,66 @@ export class Validator {
     this.finding = this.emit(data);
   }
 
+  /** Taking `next` while holding `prev` closes the cycle prev → next → … → prev. */
   private circular(
     frame: Frame,
     prev: HeldLock,
     next: HeldLock,
     path: Edge[],
     trace: Trace,
+    timeout: boolean,
+  ): void {
+    this.cycleReport(frame, path, timeout, {
+      from: prev.cls,
+      to: next.cls,
+      prev: lockRef(prev),
+      next: { ...lockRef(next), at: userFrames(trace, 3) },
+      nextRead: next.read,
+      trace,
+      start: prev.chain?.trace,
+      event: undefined,
+    });
+  }
+
+  /** Inside the event context of `event` the raiser waited for `waited`, closing a cycle. */
+  private dependencyCycle(
+    frame: Frame,
+    event: LockClass,
+    waited: LockClass,
+    path: Edge[],
+    traces: { wait: Trace; start: Trace | undefined; event: Trace },
+    timeout: boolean,
+  ): void {
+    this.cycleReport(frame, path, timeout, {
+      from: event,
+      to: waited,
+      prev: { ...event.ref(), read: 0, at: userFrames(traces.start, 3) },
+      next: { ...waited.ref(), read: 0, at: userFrames(traces.wait, 3) },
+      nextRead: 0,
+      trace: traces.wait,
+      start: traces.start,
+      event: traces.event,
+    });
+  }
+
+  private cycleReport(
+    frame: Frame,
+    path: Edge[],
+    timeout: boolean,
+    closing: {
+      from: LockClass;
+      to: LockClass;
+      prev: LockRef;
+      next: LockRef;
+      nextRead: ReadMode;
+      trace: Trace;
+      start: Trace | undefined;
+      event: Trace | undefined;
+    },
   ): void {
     const classes = this.registry.classes;
-    const cycleNodes = [next.cls.index, ...path.map((e) => e.to)];
-    const cycle: ClassRef[] = cycleNodes.map((n) => classes[n]!.ref());
+    const cycleClasses = [closing.to, ...path.map((e) => classes[e.to]!)];
+    const cycle: ClassRef[] = cycleClasses.map((c) => c.ref());
     // "the existing dependency chain (in reverse order)": #N = prev (edge into it), …, #0 = next.
     const chain = [
       ...path
@@ -348,20 +569,50 @@ export class Validator {
           read: readOf(e),
           stack: userFrames(e.trace),
         })),
-      { class: next.cls.ref(), read: next.read, stack: userFrames(trace) },
+      {
+        class: closing.to.ref(),
+        read: closing.nextRead,
+        stack: userFrames(closing.trace),
+      },
     ];
+    // DEPT's view, one context per edge: the closing edge first, then the path back.
+    const dept = cycleClasses.some((c) => EVENT_TYPES.has(c.type)) || timeout;
+    const contexts: WaitContext[] = dept
+      ? [
+          waitContext(
+            closing.from,
+            closing.to,
+            closing.start,
+            closing.trace,
+            closing.event,
+            false,
+          ),
+          ...path.map((e) =>
+            waitContext(
+              classes[e.from]!,
+              classes[e.to]!,
+              e.start,
+              e.trace,
+              e.event,
+              e.timeout,
+            ),
+          ),
+        ]
+      : [];
     const ids = cycle.map((c) => c.id);
     const data: ReportData = {
       kind: "circular-dependency",
-      id: `circular-dependency:${canonicalCycle(ids).join(" -> ")}`,
+      id: `circular-dependency:${canonicalCycle(ids).join(" -> ")}${timeout ? ":timeout" : ""}`,
       classes: cycle.map((c) => c.name),
       task: frame.task.name,
-      held: liveHolds(frame).map(lockRef),
-      stack: userFrames(trace),
-      next: { ...lockRef(next), at: userFrames(trace, 3) },
-      prev: lockRef(prev),
+      held: heldRefs(frame),
+      stack: userFrames(closing.trace),
+      next: closing.next,
+      prev: closing.prev,
       chain,
       cycle,
+      ...(dept ? { waits: contexts } : {}),
+      ...(timeout ? { timeout: true } : {}),
     };
     this.finding = this.emit(data);
   }
@@ -374,7 +625,7 @@ export class Validator {
       id: `nest-lock-not-held:${hold.cls.id}:${nestName}`,
       classes: [hold.cls.name, nestName],
       task: frame.task.name,
-      held: liveHolds(frame).map(lockRef),
+      held: heldRefs(frame),
       stack: userFrames(trace),
       lock: { ...lockRef(hold), at: userFrames(trace, 3) },
       nestLock: { id: nestName, name: nestName, type: "lock", usage: "{....}" },
@@ -388,7 +639,7 @@ export class Validator {
       id: `invalid-annotation:${message}`,
       classes,
       task: frame?.task.name ?? "main",
-      held: frame === null ? [] : liveHolds(frame).map(lockRef),
+      held: frame === null ? [] : heldRefs(frame),
       stack: userFrames(trace),
       message,
     });
@@ -403,7 +654,7 @@ export class Validator {
       id: `limit-exceeded:${limit}`,
       classes: [],
       task: frame?.task.name ?? "main",
-      held: frame === null ? [] : liveHolds(frame).map(lockRef),
+      held: frame === null ? [] : heldRefs(frame),
       stack: userFrames(captureTrace()),
       limit,
       max,
@@ -420,6 +671,65 @@ export class Validator {
       this.stats[k] = 0;
     this.finding = undefined;
   }
+}
+
+/** Classes that stand for events rather than locks: a cycle through one is shown DEPT's way. */
+const EVENT_TYPES: ReadonlySet<string> = new Set([
+  "completion",
+  "condition",
+  "deferred",
+  "task",
+  "event",
+]);
+
+/** DEPT's names for the three points of each kind of class. */
+function points(type: string): { start: string; wait: string; event: string } {
+  switch (type) {
+    case "completion":
+      return {
+        start: "wait_for_completion",
+        wait: "wait_for_completion",
+        event: "complete",
+      };
+    case "condition":
+      return { start: "wait", wait: "wait", event: "notify" };
+    case "deferred":
+      return { start: "await", wait: "await", event: "resolve" };
+    case "task":
+      return { start: "task", wait: "await", event: "return" };
+    case "event":
+      return { start: "ecxt_enter", wait: "wait", event: "event" };
+    default:
+      return { start: "lock", wait: "lock", event: "unlock" };
+  }
+}
+
+function waitContext(
+  from: LockClass,
+  to: LockClass,
+  start: Trace | undefined,
+  wait: Trace | undefined,
+  event: Trace | undefined,
+  timeout: boolean,
+): WaitContext {
+  return {
+    start: {
+      fn: points(from.type).start,
+      class: from.ref(),
+      at: userFrames(start, 6),
+    },
+    wait: {
+      fn: points(to.type).wait,
+      class: to.ref(),
+      at: userFrames(wait, 6),
+      ...(timeout ? { timeout: true } : {}),
+    },
+    event: {
+      fn: points(from.type).event,
+      class: from.ref(),
+      at: userFrames(event, 6),
+    },
+  };
 }
 
 function readOf(e: Edge): ReadMode {
@@ -455,4 +765,11 @@ function nameOfInstance(instance: object): string {
   return typeof name === "string"
     ? name
     : (instance.constructor?.name ?? "lock");
+}
+
+/** The locks a task holds, bottom first, for a report (event contexts are not locks). */
+export function heldRefs(frame: Frame): LockRef[] {
+  return liveHolds(frame)
+    .filter((h) => !h.ecxt)
+    .map(lockRef);
 }

@@ -48,7 +48,11 @@ export function releaser(
       return;
     }
     released = true;
-    if (hold !== undefined) lockRelease(hold);
+    if (hold !== undefined) {
+      let latest = hold;
+      while (latest.successor !== undefined) latest = latest.successor;
+      lockRelease(latest);
+    }
     lock.giveBack(want);
   };
 }

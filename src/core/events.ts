@@ -1,0 +1,104 @@
+// DEPT's wait/event model (reference §2): waits, events and event contexts.
+//
+// A wait [W] may block until an event [E] of some class happens. The event context of an
+// event is the stretch of the raiser's own flow from [S] — the moment a waiter started
+// waiting for it (dept_request_event) — to [E]. A wait the raiser makes inside that stretch
+// is a dependency of the event: `E → W`, "E cannot happen unless W is woken".
+//
+// Worked example (a deferred resolved after a lock its awaiter holds):
+//   task A: takes M; awaits deferred D            M → D   (A waits for D while M is held)
+//   task B: takes M (after A started waiting); resolves D
+//                                                  D → M   (B waited for M inside D's context)
+//   M → D → M is a cycle: A can hold M forever waiting for a D that needs M.
+//
+// What keeps this from crying wolf (§2.3, §2.5):
+//  * an event raised before anyone waited has no context: no dependency;
+//  * a raiser's waits from before the waiter started waiting are outside the context;
+//  * only the raiser's own flow counts: each task keeps its own wait history.
+// Locks are the special case where [S] is the acquisition and [E] the release; their
+// dependencies come from the held list (validator.ts), not from history.
+import type { TaskRecord, WaitEntry } from "./held-lock.js";
+import type { LockClass } from "./lock-class.js";
+import type { Trace } from "./stack.js";
+
+/** DEPT_MAX_WAIT_HIST: how many waits a task remembers. */
+export const HISTORY = 64;
+
+/** Per event object (dept_map.wgen): when the current event context started, and where. */
+export interface EventState {
+  requestGen: number;
+  requestTrace: Trace | undefined;
+}
+
+export function newEventState(): EventState {
+  return { requestGen: 0, requestTrace: undefined };
+}
+
+export class EventClock {
+  /** Global wait generation: orders waits and requests. */
+  gen = 0;
+  /** Events with a waiter right now; while none, no wait can be inside any event context. */
+  outstanding = 0;
+
+  /** A waiter starts waiting for `ev`: its event context starts now (kept from the first waiter). */
+  request(ev: EventState, trace: Trace | undefined): void {
+    if (ev.requestGen !== 0) return;
+    ev.requestGen = ++this.gen;
+    ev.requestTrace = trace;
+    this.outstanding++;
+  }
+
+  /** Records a wait in the task's history. Waits made while no event is awaited are never needed. */
+  record(
+    task: TaskRecord,
+    cls: LockClass,
+    trace: Trace | undefined,
+    timeout: boolean,
+  ): void {
+    if (this.outstanding === 0) return;
+    const entry: WaitEntry = { cls, gen: ++this.gen, trace, timeout };
+    const history = (task.history ??= []);
+    if (history.length < HISTORY) {
+      history.push(entry);
+      return;
+    }
+    history[task.historyPos] = entry;
+    task.historyPos = (task.historyPos + 1) % HISTORY;
+  }
+
+  /** The task's waits inside `ev`'s current event context, oldest first. */
+  contextWaits(task: TaskRecord, ev: EventState): WaitEntry[] {
+    const history = task.history;
+    if (history === undefined || ev.requestGen === 0) return [];
+    const ordered =
+      history.length < HISTORY
+        ? history
+        : [
+            ...history.slice(task.historyPos),
+            ...history.slice(0, task.historyPos),
+          ];
+    return ordered.filter((w) => w.gen > ev.requestGen);
+  }
+
+  /** The event happened. If waiters remain, a new context starts now for them. */
+  raised(ev: EventState, waitersLeft: boolean, trace: Trace | undefined): void {
+    if (ev.requestGen === 0) return;
+    ev.requestGen = 0;
+    ev.requestTrace = undefined;
+    if (this.outstanding > 0) this.outstanding--;
+    if (waitersLeft) this.request(ev, trace);
+  }
+
+  /** A waiter gave up; the context ends if nobody else waits. */
+  withdrawn(ev: EventState, waitersLeft: boolean): void {
+    if (waitersLeft || ev.requestGen === 0) return;
+    ev.requestGen = 0;
+    ev.requestTrace = undefined;
+    if (this.outstanding > 0) this.outstanding--;
+  }
+
+  reset(): void {
+    this.gen = 0;
+    this.outstanding = 0;
+  }
+}

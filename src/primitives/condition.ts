@@ -1,0 +1,126 @@
+// Condition: a condition variable over a waitgraph Mutex. `wait(mutex)` releases the mutex,
+// waits for `notify()`/`notifyAll()`, and takes the mutex again before it returns — whatever
+// happens (notify, timeout, abort, a refused wait), so the caller's own releaser always has a
+// lock to release.
+//
+// For DEPT it is an event class: the wait happens with the mutex released, so a consumer that
+// waits under its mutex adds no mutex → condition edge, and the classic producer/consumer
+// (producer takes the mutex, then notifies: condition → mutex) never closes a cycle.
+import {
+  eventRaise,
+  eventWait,
+  eventWithdrawn,
+  heldBy,
+  lockAcquire,
+  lockGranted,
+  lockInit,
+  lockPending,
+  lockRelease,
+  newEventState,
+  tracking,
+  type EventState,
+  type HeldLock,
+  type LockMap,
+} from "../core/seam.js";
+import {
+  DeadlockError,
+  expected,
+  InvalidArgumentError,
+} from "../core/errors.js";
+import { Mutex, type LockOptions } from "./mutex.js";
+import {
+  checkWaitOptions,
+  WaitQueue,
+  Waiter,
+  type WaitOptions,
+} from "./wait-queue.js";
+
+export class Condition {
+  readonly map: LockMap | undefined;
+  private readonly queue = new WaitQueue();
+  private readonly ev: EventState = newEventState();
+
+  constructor(opts?: LockOptions) {
+    this.map = lockInit(this, opts, "condition", Condition);
+  }
+
+  /** The caller holds `mutex`; it is released while waiting and held again on return. */
+  wait(mutex: Mutex, o?: WaitOptions): Promise<void> {
+    if (!(mutex instanceof Mutex))
+      return Promise.reject(expected("mutex", "a waitgraph Mutex", mutex));
+    try {
+      checkWaitOptions(o);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const held = tracking.on ? heldBy(mutex) : undefined;
+    if (
+      !mutex.isLocked() ||
+      (tracking.on && mutex.map !== undefined && held === undefined)
+    )
+      return Promise.reject(
+        new InvalidArgumentError(
+          "Expected the caller to hold `mutex` when it calls Condition.wait, got a mutex it does not hold",
+        ),
+      );
+
+    if (held !== undefined) lockRelease(held);
+    mutex.giveBack();
+    const timed = o?.timeout !== undefined && o.timeout !== Infinity;
+    let refused: unknown = eventWait(this.map, this, this.ev, timed);
+    if (refused === undefined && o?.signal?.aborted === true)
+      refused = o.signal.reason;
+    let again: HeldLock | undefined;
+    if (tracking.on) {
+      const attempt = lockAcquire(mutex.map, mutex, 0, undefined, false);
+      if (attempt instanceof DeadlockError) refused ??= attempt;
+      else again = attempt;
+    }
+    if (held !== undefined && again !== undefined) held.successor = again;
+
+    const retake = (settle: () => void): void => {
+      const granted = (): void => {
+        if (again !== undefined) lockGranted(again);
+        settle();
+      };
+      if (mutex.take()) granted();
+      else
+        mutex.enqueue(
+          new Waiter(
+            granted,
+            () => undefined,
+            1,
+            () => undefined,
+          ),
+          undefined,
+        );
+    };
+    const pending = new Promise<void>((resolve, reject) => {
+      if (refused !== undefined) {
+        retake(() => reject(refused));
+        return;
+      }
+      const waiter = new Waiter(
+        () => retake(resolve),
+        (reason) => retake(() => reject(reason)),
+        1,
+        () => eventWithdrawn(this.ev, this.queue.length > 0),
+      );
+      this.queue.push(waiter, o, "Condition wait");
+    });
+    if (again !== undefined) lockPending(again, pending);
+    return pending;
+  }
+
+  /** Wakes one waiter (it still has to take its mutex again). */
+  notify(): void {
+    eventRaise(this.map, this.ev, this.queue.length > 1);
+    this.queue.shift()?.grant();
+  }
+
+  /** Wakes every waiter. */
+  notifyAll(): void {
+    eventRaise(this.map, this.ev, false);
+    for (const waiter of this.queue.drain()) waiter.grant();
+  }
+}
