@@ -79,7 +79,9 @@ async function runCommand(argv: readonly string[], io: Io): Promise<Outcome> {
   const path = resolve(io.cwd, script);
   if (!isFile(path))
     throw new UsageError(
-      `script not found: ${script}${existsSync(path) ? " is not a file" : ""}`,
+      existsSync(path)
+        ? `the script is not a file: ${script}`
+        : `script not found: ${script}`,
       "run",
     );
   const wanted = outputs.flatMap((o) => {
