@@ -147,9 +147,9 @@ describe("throw", () => {
 
   test("a failed assertion throws a ReportError, and a task that ends holding a lock rejects with one", async () => {
     fresh("throw");
-    const device = mutex("device");
+    const [device, pool] = [mutex("device"), mutex("pool")];
     assert.throws(
-      () => assertHeld(device),
+      () => assertHeld(pool),
       (e: unknown) =>
         e instanceof ReportError &&
         e.code === "ERR_WAITGRAPH_REPORT" &&
