@@ -570,6 +570,29 @@ describe("beyond the matrix", () => {
     });
   }
 
+  test("a lock a timer callback takes with tryAcquire and keeps is held in that callback only: the next timer starts with nothing held", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    let rA: (() => void) | undefined;
+    const inFirst = await new Promise<string[]>((resolve) =>
+      setTimeout(() => {
+        rA = A.tryAcquire();
+        resolve(names());
+      }, 0),
+    );
+    assert.deepEqual(inFirst, ["A"]);
+    const inSecond = await new Promise<string[]>((resolve) =>
+      setTimeout(() => {
+        const inside = names();
+        B.tryAcquire()!();
+        resolve(inside);
+      }, 0),
+    );
+    assert.deepEqual(inSecond, []);
+    assert.deepEqual(names(), []);
+    rA!();
+    assertGraph([]);
+  });
+
   test("a continuation that throws while holding A leaves no stale held set: a later timer and the caller see nothing held", async () => {
     const [A, B] = [mutex("A"), mutex("B")];
     let leaked: (() => void) | undefined;
