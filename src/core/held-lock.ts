@@ -35,7 +35,14 @@ export interface ChainRecord {
 }
 
 export class HeldLock {
-  released = false;
+  private releasedFlag = false;
+  /** Released — or its class was forgotten by tracker.reset(): a stale hold counts nowhere. */
+  get released(): boolean {
+    return this.releasedFlag || this.cls.retired;
+  }
+  set released(value: boolean) {
+    this.releasedFlag = value;
+  }
   granted = false;
   /** lockdep's `references`: nest-lock acquisitions merged into this entry. */
   references = 1;

@@ -55,6 +55,8 @@ export class LockClass {
   readonly type: string;
   /** Bit 0: ever taken for write; bit 1: ever taken for read. */
   usage = 0;
+  /** Forgotten by tracker.reset(): holds of it, still on some task's list, no longer count. */
+  retired = false;
   private cachedName: string | undefined;
   private cachedId: string | undefined;
   nameVersion = 1;
@@ -132,6 +134,8 @@ export interface LockMap {
   readonly key: KeyRecord;
   readonly type: string;
   readonly instanceName: string | undefined;
+  /** One holder at a time (a mutex, a write lock): re-taking the same instance hangs for certain. */
+  readonly exclusive: boolean;
 }
 
 export class ClassRegistry {
@@ -194,7 +198,10 @@ export class ClassRegistry {
   }
 
   reset(): void {
-    for (const cls of this.classes) cls.key.classes.fill(undefined);
+    for (const cls of this.classes) {
+      cls.retired = true;
+      cls.key.classes.fill(undefined);
+    }
     this.classes.length = 0;
     this.namesInUse.clear();
   }

@@ -65,6 +65,12 @@ export interface RecursiveLockingReport extends ReportBase {
   orderResult?: number;
   /** True when it is the very same instance (a certain self-deadlock, not a missing annotation). */
   sameInstance: boolean;
+  /**
+   * The same instance of a lock only one task can hold, taken again exclusively: this flow
+   * hangs for certain. False for a pool or semaphore with more units (it hangs once all units
+   * are held by tasks doing the same) and for re-reading.
+   */
+  certain: boolean;
 }
 
 /** Taking `next` while holding `prev` closes a cycle in the class graph. */

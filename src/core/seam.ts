@@ -40,6 +40,8 @@ export function lockInit(
   opts: ClassOptions | undefined,
   type: string,
   skip: Skip,
+  /** How many may hold it at once; 1 for a mutex. Unknown (undefined) claims no certainty. */
+  capacity?: number,
 ): LockMap | undefined {
   checkClassOptions(opts);
   if (!tracking.on) {
@@ -51,6 +53,7 @@ export function lockInit(
       key: core.validator.registry.keyFor(opts, type, skip),
       type,
       instanceName: opts?.name,
+      exclusive: capacity === 1,
     };
     locks.set(instance, map);
     return map;
@@ -64,6 +67,7 @@ const UNTRACKED: LockMap = Object.freeze({
   key: undefined as never,
   type: "untracked",
   instanceName: undefined,
+  exclusive: false,
 });
 
 export function isLock(value: unknown): boolean {
@@ -248,7 +252,7 @@ export function assertion(instance: object, kind: AssertionKind): void {
       : holding !== undefined &&
         (kind === "held" || (kind === "held-read") === (holding.read !== 0));
   if (ok) return;
-  const cls = core.validator.registry.classOf(map, 0);
+  const cls = core.validator.classOf(map, 0);
   if (cls === undefined) return;
   const trace = captureTrace();
   const stack = userFrames(trace);

@@ -24,6 +24,11 @@ export interface TrackerOptions {
   limits?: Partial<Limits>;
   /** Force the AsyncLocalStorage fallback even where promise hooks exist. */
   context?: ContextMode;
+  /**
+   * Report cycles through a wait with a timeout, as "circular dependency through a timeout"
+   * (DEPT's CONFIG_DEPT_AGGRESSIVE_TIMEOUT_WAIT). Off by default: such a cycle delays, it cannot hang.
+   */
+  reportTimeouts?: boolean;
 }
 
 export interface Snapshot {
@@ -61,9 +66,11 @@ const POLICIES = new Set(["log", "throw", "silent"]);
 function configure(options: TrackerOptions): void {
   if (typeof options !== "object" || options === null)
     throw expected("options", "an object", options);
-  const { enabled, policy, limits, context: mode } = options;
+  const { enabled, policy, limits, context: mode, reportTimeouts } = options;
   if (enabled !== undefined && typeof enabled !== "boolean")
     throw expected("enabled", "a boolean", enabled);
+  if (reportTimeouts !== undefined && typeof reportTimeouts !== "boolean")
+    throw expected("reportTimeouts", "a boolean", reportTimeouts);
   if (
     policy !== undefined &&
     typeof policy !== "function" &&
@@ -91,6 +98,8 @@ function configure(options: TrackerOptions): void {
     }
   }
   if (policy !== undefined) core.reporter.policy = policy;
+  if (reportTimeouts !== undefined)
+    core.validator.reportTimeouts = reportTimeouts;
   if (limits !== undefined) {
     Object.assign(core.validator.limits, limits);
     core.validator.registry.limit = core.validator.limits.classes;

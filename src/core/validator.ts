@@ -47,6 +47,10 @@ export const DEFAULT_LIMITS: Limits = {
 
 export interface ValidatorStats {
   acquisitions: number;
+  /** DEPT waits on event classes (completions, conditions, deferreds, tasks). */
+  waits: number;
+  waitHits: number;
+  waitMisses: number;
   chainHits: number;
   chainMisses: number;
   searches: number;
@@ -60,6 +64,9 @@ export class Validator {
   readonly chains = new ChainCache();
   readonly stats: ValidatorStats = {
     acquisitions: 0,
+    waits: 0,
+    waitHits: 0,
+    waitMisses: 0,
     chainHits: 0,
     chainMisses: 0,
     searches: 0,
@@ -72,6 +79,8 @@ export class Validator {
   /** True when the last `acquire` merged into a held entry (nest lock) instead of adding one. */
   merged = false;
   private readonly exhausted = new Set<string>();
+  /** The lock instance data of the acquisition being validated (for the report's certainty). */
+  private acquiring: LockMap | undefined;
 
   constructor(private readonly emit: (data: ReportData) => Report) {}
 
@@ -91,6 +100,7 @@ export class Validator {
   ): HeldLock | undefined {
     this.finding = undefined;
     this.merged = false;
+    this.acquiring = map;
     this.stats.acquisitions++;
     const cls = this.classOf(map, subclass);
     if (cls === undefined) return undefined;
@@ -357,6 +367,7 @@ export class Validator {
     frame: Frame,
     timeout: boolean,
   ): { cls: LockClass; trace: Trace } | undefined {
+    this.stats.waits++;
     this.finding = undefined;
     const cls = this.classOf(map, 0);
     if (cls === undefined) return undefined;
@@ -364,11 +375,11 @@ export class Validator {
     const hash = this.chains.hash(frame, next.id);
     let chain = this.chains.lookup(hash, frame, next.id);
     if (chain !== undefined && chain.validated) {
-      this.stats.chainHits++;
+      this.stats.waitHits++;
       if (chain.bad !== undefined) this.finding = chain.bad;
       return { cls, trace: chain.trace };
     }
-    this.stats.chainMisses++;
+    this.stats.waitMisses++;
     if (chain === undefined) {
       if (this.chains.size >= this.limits.chains) {
         this.limit(frame, "chains", this.limits.chains);
@@ -494,6 +505,11 @@ export class Validator {
       next: { ...lockRef(next), at: userFrames(trace, 3) },
       prev: lockRef(prev),
       sameInstance,
+      certain:
+        sameInstance &&
+        prev.read === 0 &&
+        next.read === 0 &&
+        this.acquiring?.exclusive === true,
       ...(orderResult !== undefined ? { orderResult } : {}),
     };
     this.finding = this.emit(data);

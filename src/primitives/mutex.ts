@@ -21,7 +21,7 @@ export class Mutex implements LockAlgorithm {
   private readonly queue = new WaitQueue();
 
   constructor(opts?: LockOptions) {
-    this.map = lockInit(this, opts, "mutex", Mutex);
+    this.map = lockInit(this, opts, "mutex", Mutex, 1);
   }
 
   get instance(): object {

@@ -47,7 +47,7 @@ export class RwLock implements LockAlgorithm {
       opts === undefined ? undefined : { ...opts };
     if (classOpts !== undefined)
       delete (classOpts as RwLockOptions).recursiveRead;
-    this.map = lockInit(this, classOpts, "rwlock", RwLock);
+    this.map = lockInit(this, classOpts, "rwlock", RwLock, 1);
     this.recursiveRead = recursiveRead;
   }
 

@@ -33,7 +33,7 @@ export class Semaphore implements LockAlgorithm {
       permits < 1
     )
       throw expected("permits", "a positive integer", permits);
-    this.map = lockInit(this, opts, "semaphore", Semaphore);
+    this.map = lockInit(this, opts, "semaphore", Semaphore, permits);
     this.permits = permits;
     this.free = permits;
   }

@@ -124,6 +124,7 @@ const recursiveOrder: ReportData = {
   prev: lock(mlock, [at("readChannel", "src/iio.ts", 50, 20)], 0, "adc0"),
   orderResult: 1,
   sameInstance: false,
+  certain: false,
 };
 
 /** The same device lock taken again on one call path: certain, whatever the annotations. */
@@ -140,12 +141,13 @@ const recursiveSame: ReportData = {
   next: lock(cls("device"), [at("reset", "src/device.ts", 30, 9)]),
   prev: lock(cls("device"), [at("probe", "src/device.ts", 14, 9)]),
   sameInstance: true,
+  certain: true,
 };
 
 /** A pool of connections: a task holding one permit waits for a second (pool starvation). */
 const recursivePool: ReportData = {
   kind: "recursive-locking",
-  id: "recursive-locking:key:pool",
+  id: "recursive-locking:key:pool:same-instance",
   classes: [pool.name],
   task: "batch",
   held: [lock(pool, [at("saveOrder", "src/orders.ts", 18, 30)])],
@@ -155,7 +157,8 @@ const recursivePool: ReportData = {
   ],
   next: lock(pool, [at("loadCustomer", "src/orders.ts", 40, 25)]),
   prev: lock(pool, [at("saveOrder", "src/orders.ts", 18, 30)]),
-  sameInstance: false,
+  sameInstance: true,
+  certain: false,
 };
 
 const done = cls("done", "{+.+.}", "completion");

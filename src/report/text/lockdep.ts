@@ -123,9 +123,13 @@ export function recursive(r: Data<RecursiveLockingReport>): string {
     "",
     " *** DEADLOCK ***",
     "",
-    r.sameInstance
+    r.certain
       ? " The same lock instance is taken twice: this deadlocks for certain"
-      : " May be due to missing lock nesting notation",
+      : r.sameInstance && r.next.read === 0
+        ? " The same instance is taken again while one of its units is held: it deadlocks once every unit is held by a task doing the same"
+        : r.sameInstance
+          ? " The same instance is read again: it deadlocks once a writer queues in between"
+          : " May be due to missing lock nesting notation",
     "",
     ...heldLocks(r.task, r.held),
     "",

@@ -97,10 +97,6 @@ run([
     // X1 again, without the nest lock, is not recursive. lockdep's __lock_release: whichever
     // release takes `references` to 0 pops the entry.
     name: "nest_lock: a merged pair released X1 first, then X2, leaves nothing held",
-    todo:
-      "seam.ts lockRelease: the release of a merged (nest-lock) acquisition only decrements " +
-      "`references`; when it is the last one, the entry is never marked released and the class " +
-      "stays held forever",
     body: async ({ locks: { spin }, L, U }) => {
       await L("A");
       const x1 = await spin.X1.acquire({ nestLock: spin.A });
