@@ -145,19 +145,13 @@ describe("assertHeld and assertNotHeld", () => {
     await holder;
   });
 
-  test(
-    "an assertion on a lock that was never taken does not break the tracking of that lock later",
-    {
-      todo: "seam.assertion() creates the class through registry.classOf(), which adds no graph node; the lock's first edge then fails inside DependencyGraph (internal-error: `Cannot read properties of undefined (reading 'push')`) and its cycles are missed. Class creation should go through the validator (Validator.classOf adds the node).",
-    },
-    async () => {
-      const [A, B] = [mutex("A"), mutex("B")];
-      assertHeld(B);
-      await A.runExclusive(() => B.runExclusive(() => {}));
-      await B.runExclusive(() => A.runExclusive(() => {}));
-      assertGraph(["A -> B"], ["assertion-failed", "circular-dependency"]);
-    },
-  );
+  test("an assertion on a lock that was never taken does not break the tracking of that lock later", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    assertHeld(B);
+    await A.runExclusive(() => B.runExclusive(() => {}));
+    await B.runExclusive(() => A.runExclusive(() => {}));
+    assertGraph(["A -> B"], ["assertion-failed", "circular-dependency"]);
+  });
 
   test("a sibling's lock is not held in the other sibling; the parent's is held in both", async () => {
     const [P, a] = [mutex("P"), mutex("a")];
