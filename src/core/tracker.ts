@@ -40,7 +40,12 @@ export interface Snapshot {
     fromId: string;
     toId: string;
     read: { SR: boolean; ER: boolean; SN: boolean; EN: boolean };
+    /** Where `to` was taken (or waited for) while `from` was held: the edge's [W]. */
     stack: import("./report.js").SourceFrame[];
+    /** Where `from` was taken (or its event context began): the edge's [S]; empty when unknown. */
+    fromStack: import("./report.js").SourceFrame[];
+    /** Every wait that made this edge had a timeout: it can delay, not deadlock. */
+    timeout: boolean;
   }[];
 }
 
@@ -133,6 +138,8 @@ function snapshot(): Snapshot {
         EN: (e.dep & 8) !== 0,
       },
       stack: userFrames(e.trace, 4),
+      fromStack: userFrames(e.start, 4),
+      timeout: e.timeout,
     })),
   };
 }

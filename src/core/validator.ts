@@ -752,8 +752,11 @@ function readOf(e: Edge): ReadMode {
   return (e.dep & (DEP_SN | DEP_EN)) !== 0 ? 0 : 2;
 }
 
-/** Rotates a cycle to start at its smallest id, so one cycle found from any edge has one id. */
-function canonicalCycle(ids: string[]): string[] {
+/**
+ * Rotates a cycle to start at its smallest id, so one cycle found from any edge has one id.
+ * Exported for `waitgraph merge`, whose reports must carry the id a single run would give.
+ */
+export function canonicalCycle(ids: string[]): string[] {
   let best = 0;
   for (let i = 1; i < ids.length; i++) if (ids[i]! < ids[best]!) best = i;
   return [...ids.slice(best), ...ids.slice(0, best)];
