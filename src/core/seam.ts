@@ -5,9 +5,11 @@
 //
 // Nothing here throws into the program it watches: a bug in waitgraph becomes one
 // `internal-error` report and the lock goes on untracked.
-import { captureTrace, userFrames } from "./stack.js";
-import { newTask } from "./context.js";
+import { MAIN_TASK, newTask, type AwaitTag } from "./context.js";
 import { DeadlockError, ReportError, expected } from "./errors.js";
+import type { EventState } from "./events.js";
+import { HeldLock, liveHolds, type Frame } from "./held-lock.js";
+import { core } from "./instance.js";
 import {
   type ClassOptions,
   LockClassKey,
@@ -15,18 +17,12 @@ import {
   type LockMap,
   type Skip,
 } from "./lock-class.js";
-import type { Frame, HeldLock } from "./held-lock.js";
 import type { AssertionKind, ReadMode, Report, ReportData } from "./report.js";
-import { core } from "./instance.js";
-import { liveHolds } from "./held-lock.js";
+import { captureTrace, userFrames, type Trace } from "./stack.js";
 import { heldRefs, lockRef } from "./validator.js";
-import { HeldLock as HeldLockClass } from "./held-lock.js";
-import { MAIN_TASK } from "./context.js";
-import type { EventState } from "./events.js";
-import type { AwaitTag } from "./context.js";
-import type { Trace } from "./stack.js";
 
-export type { LockMap, HeldLock, Frame };
+export type { LockMap, Frame };
+export { HeldLock };
 
 /** Read on every lock operation: false means nothing is tracked. */
 export const tracking = core.tracking;
@@ -212,10 +208,13 @@ export function lockAbandoned(hold: HeldLock): void {
   hold.waiters = null;
 }
 
-/** A releaser was called again after it released (bad unlock balance). */
+/**
+ * A releaser was called again after it released (bad unlock balance). `_instance` names the
+ * lock for adapters whose acquisition was not tracked (reserved; the hold says it all today).
+ */
 export function lockReleasedTwice(
   hold: HeldLock | undefined,
-  instance: object,
+  _instance: object,
 ): void {
   if (!tracking.on || hold === undefined) return;
   try {
@@ -232,7 +231,6 @@ export function lockReleasedTwice(
       stack: userFrames(trace),
       lock: { ...lockRef(hold), at },
     });
-    void instance;
   } catch (error) {
     internalError(error);
   }
@@ -393,6 +391,15 @@ export function eventWithdrawn(ev: EventState, waitersLeft: boolean): void {
  * The event of `ev` happens (dept_event): every wait the raising task made inside the event
  * context — after the first current waiter started waiting — becomes a dependency
  * `class → waited class`. An event nobody waits for has no context and adds nothing.
+ *
+ * Design limit, chosen against false positives: a Condition's notify never depends on a wait
+ * on a Condition. Condition waits sit in predicate loops over state their mutex guards, and
+ * DEPT cannot see predicates. The textbook bounded buffer (capacity 1, two producers, two
+ * consumers) gives, in one legal run, a consumer that waited on notEmpty and then notified
+ * notFull (notFull → notEmpty) and a producer that waited on notFull and then notified
+ * notEmpty (notEmpty → notFull): a cycle, yet both cannot block at once — the buffer is never
+ * full and empty together. The price: a deadlock made only of Condition waits is not reported;
+ * one through a lock, a completion, a deferred or a task still is (`done → cv → done`).
  */
 export function eventRaise(
   map: LockMap | undefined,
@@ -412,7 +419,8 @@ export function eventRaise(
       let eventTrace: Trace | undefined;
       const event = (): Trace => (eventTrace ??= captureTrace());
       if (cls !== undefined)
-        for (const w of waits)
+        for (const w of waits) {
+          if (cls.type === "condition" && w.cls.type === "condition") continue;
           core.validator.dependency(
             cls,
             w.cls,
@@ -420,6 +428,7 @@ export function eventRaise(
             { wait: w.trace, start: ev.requestTrace, event },
             w.timeout,
           );
+        }
     }
     core.events.raised(ev, waitersLeft, ev.requestTrace);
   } catch (error) {
@@ -467,7 +476,7 @@ export function ecxtEnter(
     const at = frame ?? context.current();
     const cls = core.validator.classOf(map, 0);
     if (cls === undefined) return undefined;
-    const hold = new HeldLockClass(cls, instance, 0, false, undefined, at.task);
+    const hold = new HeldLock(cls, instance, 0, false, undefined, at.task);
     hold.ecxt = true;
     hold.granted = true;
     hold.chain = {
