@@ -15,15 +15,23 @@ function mix(h: number, id: number): number {
 export class ChainCache {
   private readonly map = new Map<number, ChainRecord>();
   size = 0;
+  /** How many live holds the last `hash` walked (the task's lock depth), counted on the way. */
+  depth = 0;
 
   /** Hash of the live holds of `frame` (newest first) followed by `next`. */
   hash(frame: Frame, next: number): number {
     let h = SEED;
+    let depth = 0;
     for (let f: Frame | null = frame; f !== null; f = f.next) {
       const hold = f.hold;
-      if (hold !== null && !hold.released) h = mix(h, hold.id);
+      if (hold !== null && !hold.released) {
+        h = mix(h, hold.id);
+        depth++;
+      }
     }
-    return mix(h, next);
+    this.depth = depth;
+    // Keep the key a small integer (V8 Smi): a heap-number key allocates and hashes slowly.
+    return mix(h, next) & 0x3fffffff;
   }
 
   lookup(hash: number, frame: Frame, next: number): ChainRecord | undefined {

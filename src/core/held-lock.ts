@@ -60,6 +60,8 @@ export class HeldLock {
    * it again as a new hold, and the caller's releaser must release that one.
    */
   successor: HeldLock | undefined = undefined;
+  /** Set on the token a nest-merged acquisition gets: the shared entry it counts in. */
+  mergedInto: HeldLock | undefined = undefined;
   constructor(
     readonly cls: LockClass,
     readonly instance: object,

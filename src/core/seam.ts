@@ -151,12 +151,13 @@ export function lockAcquire(
 }
 
 /** A nest-merged acquisition shares the held entry; only its release is its own. */
-const kMerged = Symbol("waitgraph.merged");
 function mergedHold(hold: HeldLock): HeldLock {
-  return Object.assign(Object.create(hold) as HeldLock, { [kMerged]: hold });
+  const token = Object.create(hold) as HeldLock;
+  token.mergedInto = hold;
+  return token;
 }
 function mergedInto(hold: HeldLock): HeldLock | undefined {
-  return (hold as { [kMerged]?: HeldLock })[kMerged];
+  return hold.mergedInto;
 }
 
 /** `promise` is what acquire() returned for `hold`: its continuation will hold the lock. */
@@ -531,4 +532,14 @@ export function heldBy(instance: object): HeldLock | undefined {
   for (const h of liveHolds(context.current()))
     if (h.instance === instance && !h.ecxt) found = h;
   return found;
+}
+
+/** Granted at once (uncontended): `promise`, what acquire() returned, carries the hold to its awaiter. */
+export function lockGrantedNow(
+  hold: HeldLock,
+  promise: Promise<unknown>,
+): void {
+  if (hold.mergedInto !== undefined) return;
+  hold.granted = true;
+  context.tagAcquire(promise, hold);
 }

@@ -131,16 +131,12 @@ export class Validator {
     if (nestLock !== undefined && !holds(frame, nestLock))
       this.nestNotHeld(frame, hold, nestLock);
 
-    let depth = 0;
-    for (let f: Frame | null = frame; f !== null; f = f.next)
-      if (f.hold !== null && !f.hold.released) depth++;
-    if (depth >= this.limits.depth) {
+    const next = hold.id;
+    const hash = this.chains.hash(frame, next);
+    if (this.chains.depth >= this.limits.depth) {
       this.limit(frame, "depth", this.limits.depth);
       return hold;
     }
-
-    const next = hold.id;
-    const hash = this.chains.hash(frame, next);
     let chain = this.chains.lookup(hash, frame, next);
     const validate = !trylock && cls.validate;
     if (chain !== undefined && (chain.validated || !validate)) {
@@ -372,8 +368,13 @@ export class Validator {
     const cls = this.classOf(map, 0);
     if (cls === undefined) return undefined;
     const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);
-    const hash = this.chains.hash(frame, next.id);
-    let chain = this.chains.lookup(hash, frame, next.id);
+    // A timed wait is cached under its own key (slot 3 of the class: no lock has read mode 3).
+    // Its verdict — a delay at worst, searched only with `reportTimeouts` — must not answer for
+    // the untimed wait of the same chain: `M; wait(C, 100ms)` first, then `M; wait(C)` must
+    // still close M → C → M.
+    const key = next.id + (timeout ? 3 : 0);
+    const hash = this.chains.hash(frame, key);
+    let chain = this.chains.lookup(hash, frame, key);
     if (chain !== undefined && chain.validated) {
       this.stats.waitHits++;
       if (chain.bad !== undefined) this.finding = chain.bad;
@@ -385,11 +386,10 @@ export class Validator {
         this.limit(frame, "chains", this.limits.chains);
         return { cls, trace: captureTrace() };
       }
-      chain = this.chains.add(hash, frame, next.id, captureTrace());
+      chain = this.chains.add(hash, frame, key, captureTrace());
     }
     chain.validated = true;
     next.chain = chain;
-    // A timed wait is cached too: its verdict (a delay, not a deadlock) does not change.
     if (
       this.checkPrevsAdd(
         liveHolds(frame),
@@ -406,6 +406,9 @@ export class Validator {
   /**
    * `event → waited`: inside the event context of `event` the raising task waited for
    * `waited` (from its history). Checked once per edge, ever; a closing edge is never inserted.
+   * An edge that only timed waits made is checked again when an untimed wait makes it: `C → D`
+   * from a raiser of C that waited for D with a timeout closed no deadlock with `D → C`; the
+   * same edge from an untimed wait does.
    */
   dependency(
     event: LockClass,
@@ -419,10 +422,8 @@ export class Validator {
     timeout: boolean,
   ): Report | undefined {
     const existing = this.graph.edge(event.index, waited.index);
-    if (existing !== undefined) {
-      if (!timeout) existing.timeout = false;
+    if (existing !== undefined && (timeout || !existing.timeout))
       return undefined;
-    }
     this.finding = undefined;
     const eventTrace = traces.event();
     const waitTrace = traces.wait ?? eventTrace;

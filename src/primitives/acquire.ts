@@ -6,6 +6,7 @@ import {
   lockAbandoned,
   lockAcquire,
   lockGranted,
+  lockGrantedNow,
   lockPending,
   lockRelease,
   lockReleasedTwice,
@@ -92,10 +93,7 @@ export function acquire<T>(
   const release = releaser(lock, hold, want);
   if (lock.take(want)) {
     const granted = Promise.resolve(wrap(release, hold));
-    if (hold !== undefined) {
-      lockGranted(hold);
-      lockPending(hold, granted);
-    }
+    if (hold !== undefined) lockGrantedNow(hold, granted);
     return granted;
   }
   let waiter!: Waiter;
