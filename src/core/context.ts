@@ -16,8 +16,9 @@
 // holder really waits for it; detach(fn) starts fire-and-forget work with nothing held.
 //
 // Where v8.promiseHooks is missing (or WAITGRAPH_CONTEXT=als), AsyncLocalStorage carries the
-// frame instead: callback style (runExclusive), `await using` and `enter()` are tracked; a bare
-// `await m.acquire()` cannot be seen by ALS (reference §3.3 D) and is tracked only through enter().
+// frame instead: callback style (runExclusive) and `await using` guards are tracked; a bare
+// `await m.acquire()` cannot be seen by ALS (reference §3.3 D), nor can awaiting a deferred or
+// a task (those waits need promise hooks).
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as v8 from "node:v8";
 import type { Frame, HeldLock, TaskRecord } from "./held-lock.js";
