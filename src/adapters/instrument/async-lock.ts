@@ -1,0 +1,251 @@
+// async-lock, instrumented without importing it (see ./async-mutex.ts for why).
+//
+// An AsyncLock is many locks, one per key. Each key is a lock class of its own (named
+// `<lock>[<key>]`), or keys are grouped into classes by `classOf(key)`: with
+// `classOf: (key) => key.replace(/:\d+$/, ":*")`, `user:1` and `user:2` are one class, so
+// taking `user:2` while holding `user:1` is recursive locking — another task may take them in
+// the other order.
+//
+// `acquire(key, fn)` runs `fn` once the key is free, from whichever task released it; `fn`
+// runs as the task that called acquire, holding the key. A multi-key `acquire([a, b], fn)` is
+// the library's nesting of single-key acquires in argument order (it calls `this.acquire`),
+// so it records a → b, and a later `acquire([b, a], …)` is the circular dependency of
+// redlock #305 / medusa #16284.
+//
+// Design limits: a key taken again inside a `domainReentrant` lock's own domain is not
+// tracked (the library lets it in). A `fn` that outlives `maxExecutionTime` keeps its hold
+// until it settles, although the library has moved on.
+import { lockInit, type LockMap } from "../../core/seam.js";
+import { DeadlockError, expected } from "../../core/errors.js";
+import type { Skip } from "../../core/lock-class.js";
+import { formatSite, userFrames } from "../../core/stack.js";
+import {
+  endSubmission,
+  endingError,
+  endingValue,
+  enterSubmitted,
+  kOriginal,
+  kTracked,
+  runSubmitted,
+  submit,
+  type Submission,
+} from "../shared.js";
+
+export interface AsyncLockClassOptions {
+  /** Display name of the lock; its key classes print as `name[key]`. */
+  name?: string;
+  /** A stable class name shared by every lock given it (the construction site by default). */
+  key?: string;
+  /** Groups keys into classes: keys with the same result are one class. Identity by default. */
+  classOf?: (key: string) => string;
+}
+
+type Done = (err?: unknown, ret?: unknown) => void;
+type Acquire = (
+  key: unknown,
+  fn: unknown,
+  cb?: unknown,
+  opts?: unknown,
+) => Promise<unknown> | undefined;
+
+interface AsyncLockLike {
+  acquire: Acquire;
+  isBusy(key?: string): boolean;
+  domainReentrant?: boolean;
+  domains?: Record<string, unknown>;
+}
+
+interface State {
+  readonly base: string;
+  readonly display: string;
+  readonly classOf: ((key: string) => string) | undefined;
+  readonly raw: Acquire;
+  /** One class map per key class (created on first use). */
+  readonly classes: Map<string, LockMap | undefined>;
+  /** One instance token per key in use, so that "same instance" means the same key. */
+  readonly keys: Map<string, { token: object; users: number }>;
+}
+
+type Tracked = AsyncLockLike & { [kTracked]: State };
+
+export function checkAsyncLockOptions(
+  o: AsyncLockClassOptions | undefined,
+): void {
+  if (o === undefined) return;
+  if (typeof o !== "object" || o === null)
+    throw expected("options", "an object", o);
+  if (o.name !== undefined && typeof o.name !== "string")
+    throw expected("name", "a string", o.name);
+  if (o.key !== undefined && (typeof o.key !== "string" || o.key.length === 0))
+    throw expected("key", "a non-empty string", o.key);
+  if (o.classOf !== undefined && typeof o.classOf !== "function")
+    throw expected("classOf", "a function", o.classOf);
+}
+
+/** Tracks `lock` in place and returns it; its base class is the caller of `skip`'s site. */
+export function trackAsyncLock<T extends object>(
+  lock: T,
+  opts: AsyncLockClassOptions | undefined,
+  skip: Skip,
+): T {
+  const l = lock as unknown as AsyncLockLike;
+  if (typeof l.acquire !== "function" || typeof l.isBusy !== "function")
+    throw new TypeError(
+      `Expected \`lock\` to be an AsyncLock, got \`${String(lock)}\``,
+    );
+  checkAsyncLockOptions(opts);
+  if ((lock as Partial<Tracked>)[kTracked] !== undefined) return lock;
+  const base = opts?.key ?? `async-lock@${siteOf(skip)}`;
+  const state: State = {
+    base,
+    display: opts?.name ?? base,
+    classOf: opts?.classOf,
+    raw: l.acquire,
+    classes: new Map(),
+    keys: new Map(),
+  };
+  Object.defineProperties(lock, {
+    [kTracked]: { value: state },
+    acquire: { value: acquire, writable: true, configurable: true },
+  });
+  return lock;
+}
+
+/** `file:line:col` of the first user frame below `skip` (once per lock, not per acquire). */
+function siteOf(skip: Skip): string {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 16;
+  Error.captureStackTrace(holder, skip as never);
+  Error.stackTraceLimit = limit;
+  return formatSite(userFrames(holder, 1)[0]);
+}
+
+function classMap(
+  state: State,
+  lock: object,
+  key: string,
+): LockMap | undefined {
+  let cls = key;
+  if (state.classOf !== undefined) {
+    const named = state.classOf(key);
+    if (typeof named !== "string")
+      throw expected("classOf(key)", "a string", named);
+    cls = named;
+  }
+  if (state.classes.has(cls)) return state.classes.get(cls);
+  const map = lockInit(
+    lock,
+    { key: `${state.base}[${cls}]`, name: `${state.display}[${cls}]` },
+    "async-lock",
+    acquire,
+  );
+  state.classes.set(cls, map);
+  return map;
+}
+
+function keyToken(state: State, key: string): object {
+  let entry = state.keys.get(key);
+  if (entry === undefined) {
+    entry = { token: { key }, users: 0 };
+    state.keys.set(key, entry);
+  }
+  entry.users++;
+  return entry.token;
+}
+
+function dropKey(state: State, key: string): void {
+  const entry = state.keys.get(key);
+  if (entry !== undefined && --entry.users === 0) state.keys.delete(key);
+}
+
+/** The library's reentrancy test for `domainReentrant` locks (process.domain is deprecated). */
+function reentersDomain(lock: AsyncLockLike, key: string): boolean {
+  if (lock.domainReentrant !== true) return false;
+  const domain = (process as { domain?: unknown }).domain;
+  return (
+    domain !== undefined && domain !== null && lock.domains?.[key] === domain
+  );
+}
+
+function acquire(
+  this: AsyncLockLike,
+  key: unknown,
+  fn: unknown,
+  cb?: unknown,
+  opts?: unknown,
+): Promise<unknown> | undefined {
+  const state = (this as Tracked)[kTracked];
+  // Arrays: the library nests single-key acquires through `this.acquire`, i.e. through here.
+  if (Array.isArray(key) || typeof fn !== "function")
+    return state.raw.call(this, key, fn, cb, opts);
+  const name = String(key);
+  if (reentersDomain(this, name))
+    return state.raw.call(this, key, fn, cb, opts);
+  const map = classMap(state, this, name);
+  const s = submit(map, keyToken(state, name), true);
+  if (s instanceof DeadlockError) {
+    dropKey(state, name);
+    if (typeof cb === "function") {
+      (cb as Done)(s);
+      return undefined;
+    }
+    return Promise.reject(s);
+  }
+  if (s === undefined) {
+    dropKey(state, name);
+    return state.raw.call(this, key, fn, cb, opts);
+  }
+  s.onEnd = () => dropKey(state, name);
+  const work = runner(s, fn as (done?: Done) => unknown);
+  if (typeof cb === "function")
+    return state.raw.call(this, key, work, endingCallback(s, cb as Done), opts);
+  // Timeouts and a full queue settle the promise without running `fn`: end it there too.
+  return state.raw
+    .call(this, key, work, cb, opts)
+    ?.then(endingValue(s), endingError(s));
+}
+
+function endingCallback(s: Submission, cb: Done): Done {
+  return (err, ret) => {
+    endSubmission(s);
+    cb(err, ret);
+  };
+}
+
+/**
+ * `fn` as the library will call it: callback mode when it takes `done` (the library tests
+ * `fn.length === 1`), promise mode otherwise; it runs as its submitter, holding the key.
+ */
+function runner(
+  s: Submission,
+  fn: (done?: Done) => unknown,
+): (done?: Done) => unknown {
+  if (fn.length === 1)
+    return function (done?: Done) {
+      try {
+        return enterSubmitted(s, () => fn(endingCallback(s, done!)));
+      } catch (error) {
+        endSubmission(s);
+        throw error;
+      }
+    };
+  return () => runSubmitted(s, () => fn());
+}
+
+/**
+ * The module `waitgraph/register` hands to an application that requires or imports
+ * async-lock: an AsyncLock subclass whose locks are tracked from construction.
+ */
+export function instrumentAsyncLock(
+  Base: new (options?: object) => object,
+): new (options?: object) => object {
+  const Tracked = class AsyncLock extends Base {
+    constructor(options?: object) {
+      super(options);
+      trackAsyncLock(this, undefined, Tracked);
+    }
+  };
+  Object.defineProperty(Tracked, kOriginal, { value: Base });
+  return Tracked;
+}

@@ -1,0 +1,85 @@
+// p-queue, instrumented without importing it (see ./async-mutex.ts for why).
+//
+// A queue is a semaphore class with `concurrency` permits: `add(fn)` asks for a permit and
+// `fn` holds it while it runs. p-queue starts queued work from a microtask of whichever task
+// finished last (p-queue #200); here `fn` runs as the task that added it, so what it takes is
+// charged to that task. Adding to a queue from work running in it, then waiting, is recursive
+// locking. A queue without a limit (the default, `Infinity`) never blocks and holds nothing,
+// but its work is still charged to the task that added it.
+//
+// The permit is given back when `fn` settles, or when the library settles the promise `add`
+// returned without running it to the end (a per-task `timeout`, an abort, a cleared queue
+// never settles and never ran).
+import { lockInit, type LockMap } from "../../core/seam.js";
+import { DeadlockError } from "../../core/errors.js";
+import type { ClassOptions, Skip } from "../../core/lock-class.js";
+import {
+  endingError,
+  endingValue,
+  kTracked,
+  runSubmitted,
+  submit,
+} from "../shared.js";
+import { copyExports } from "./exports.js";
+
+/** A lock class as in waitgraph: `name`, `key` (the construction site by default). */
+export type QueueOptions = Pick<ClassOptions, "name" | "key">;
+
+type Task = (options: unknown) => unknown;
+type Add = (fn: Task, options?: unknown) => Promise<unknown>;
+interface QueueLike {
+  add: Add;
+  readonly concurrency: number;
+}
+interface State {
+  readonly map: LockMap | undefined;
+  readonly raw: Add;
+}
+
+/** Tracks `queue` in place and returns it; its class is the caller of `skip`'s site. */
+export function trackQueue<T extends object>(
+  queue: T,
+  opts: QueueOptions | undefined,
+  skip: Skip,
+): T {
+  const q = queue as unknown as QueueLike;
+  if (typeof q.add !== "function")
+    throw new TypeError(
+      `Expected \`queue\` to be a PQueue, got \`${String(queue)}\``,
+    );
+  if ((queue as { [kTracked]?: unknown })[kTracked] !== undefined) return queue;
+  const state: State = {
+    map: lockInit(queue, opts, "p-queue", skip),
+    raw: q.add,
+  };
+  Object.defineProperties(queue, {
+    [kTracked]: { value: state },
+    add: { value: add, writable: true, configurable: true },
+  });
+  return queue;
+}
+
+function add(this: QueueLike, fn: Task, options?: unknown): Promise<unknown> {
+  const t = (this as QueueLike & { [kTracked]: State })[kTracked];
+  const s = submit(t.map, this, this.concurrency !== Infinity);
+  if (s === undefined || typeof fn !== "function")
+    return t.raw.call(this, fn, options);
+  if (s instanceof DeadlockError) return Promise.reject(s);
+  return t.raw
+    .call(this, (arg) => runSubmitted(s, () => fn(arg)), options)
+    .then(endingValue(s), endingError(s));
+}
+
+/** The module `waitgraph/register` hands to an application that imports p-queue. */
+export function instrumentPQueue(ns: {
+  default: new (options?: object) => object;
+}): Record<string, unknown> {
+  const Base = ns.default;
+  const Tracked = class PQueue extends Base {
+    constructor(options?: object) {
+      super(options);
+      trackQueue(this, undefined, Tracked);
+    }
+  };
+  return copyExports(ns, { default: Tracked });
+}

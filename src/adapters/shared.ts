@@ -1,0 +1,303 @@
+// What every adapter shares: the acquire flow of a library's promise API, releasers that
+// report, releases without a token, and work submitted to a limiter.
+//
+// An adapter keeps the library's lock and only reports to the seam around it: the library
+// still decides who gets in and when. Two shapes of library exist.
+//
+//  * Locks (async-mutex): acquire() resolves once granted and the caller's continuation holds
+//    the lock until it calls a releaser. The promise handed back is tagged (`lockPending`), so
+//    that continuation — and only it, never a Promise.all sibling — holds the lock.
+//  * Queues (async-lock, p-limit, p-queue): the caller hands over a function and the library
+//    runs it later, from whichever task freed the slot. That work is charged to the task that
+//    submitted it, holding the permit (`runAsSubmitter`): p-queue #200 is the bug of charging
+//    it to the drainer.
+//
+// Submitting is validated like an acquire: a limited function that submits to its own limiter
+// is recursive locking (the self-starvation of p-limit #91). As for every held-set tracker,
+// "will be waited for" is approximated by "was submitted while holding" (async-context §4): a
+// fire-and-forget submission from inside held work is reported too; `detach(fn)` opts out.
+import {
+  lockAbandoned,
+  lockAcquireAt,
+  lockGranted,
+  lockPending,
+  lockRelease,
+  runAsSubmitter,
+  submitter,
+  tracking,
+  type Frame,
+  type HeldLock,
+  type LockMap,
+} from "../core/seam.js";
+import { DeadlockError } from "../core/errors.js";
+import type { Trace } from "../core/stack.js";
+
+/** Frames of the instrumented libraries, dropped from the stacks a report shows. */
+const LIBRARY_FRAME =
+  /[\\/]node_modules[\\/](?:async-mutex|async-lock|p-limit|p-queue|yocto-queue)[\\/]/;
+
+/**
+ * The running stack without the libraries' frames (async-lock's multi-key acquire and
+ * p-queue's addAll reach the lock through the library): a report starts at the user's line.
+ * Called only when the validator needs a stack (a chain it has not seen); formatted later.
+ */
+export function librarySite(): Trace {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 48;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, librarySite);
+  Error.stackTraceLimit = limit;
+  let text: string | undefined;
+  return {
+    get stack(): string {
+      text ??= (holder.stack ?? "")
+        .split("\n")
+        .filter((line) => !LIBRARY_FRAME.test(line))
+        .join("\n");
+      return text;
+    },
+  };
+}
+
+/** Marks an object an adapter instruments (shared by every installed copy of waitgraph). */
+export const kTracked: unique symbol = Symbol.for(
+  "waitgraph.adapter/v1",
+) as never;
+
+/** A tracked lock as the seam knows it: its class and the instance that stands for it. */
+export interface LockCore {
+  readonly map: LockMap | undefined;
+  readonly instance: object;
+  /** Granted holds not released yet, oldest first: what a release without a token releases. */
+  readonly grants: Set<Grant>;
+  /**
+   * True while a reporting releaser calls the library's: a library releaser may release
+   * through the instance's own `release` (async-mutex's Semaphore does), which is tracked
+   * as a release without a token and must not release a second hold.
+   */
+  releasing: boolean;
+}
+
+export interface Grant {
+  readonly hold: HeldLock;
+  released: boolean;
+}
+
+export function lockCore(map: LockMap | undefined, instance: object): LockCore {
+  return { map, instance, grants: new Set(), releasing: false };
+}
+
+/**
+ * An acquisition through a library's promise API: validated before the caller blocks (as
+ * lockdep's lock_acquire), granted when the library resolves, abandoned when it rejects
+ * (timeout, cancel). `onGrant` wraps what the library resolved to, usually its releaser.
+ * Under `policy: 'throw'` a deadlock rejects with DeadlockError and the library is not asked.
+ */
+export function acquireVia<T>(
+  core: LockCore,
+  trylock: boolean,
+  start: () => Promise<T>,
+  onGrant: (value: T, grant: Grant, core: LockCore) => T,
+): Promise<T> {
+  if (core.map === undefined || !tracking.on) return start();
+  const attempt = lockAcquireAt(
+    core.map,
+    core.instance,
+    0,
+    undefined,
+    trylock,
+    librarySite,
+  );
+  if (attempt instanceof DeadlockError) return Promise.reject(attempt);
+  if (attempt === undefined) return start();
+  const hold = attempt;
+  let asked: Promise<T>;
+  try {
+    asked = start();
+  } catch (error) {
+    lockAbandoned(hold);
+    throw error;
+  }
+  const granted = asked.then(
+    (value) => {
+      lockGranted(hold);
+      const grant: Grant = { hold, released: false };
+      core.grants.add(grant);
+      return onGrant(value, grant, core);
+    },
+    (error: unknown) => {
+      lockAbandoned(hold);
+      throw error;
+    },
+  );
+  lockPending(hold, granted);
+  return granted;
+}
+
+/** Reports the release of `grant` once; the library's own release is the caller's business. */
+export function releaseGrant(core: LockCore, grant: Grant): void {
+  if (grant.released) return;
+  grant.released = true;
+  core.grants.delete(grant);
+  lockRelease(grant.hold);
+}
+
+/** A releaser that reports, then calls the library's (which keeps its own idempotence). */
+export function reportingReleaser(
+  core: LockCore,
+  grant: Grant,
+  release: () => void,
+): () => void {
+  return () => {
+    releaseGrant(core, grant);
+    core.releasing = true;
+    try {
+      release();
+    } finally {
+      core.releasing = false;
+    }
+  };
+}
+
+/**
+ * A release without a token (`mutex.release()`, `semaphore.release(n)`): the libraries have no
+ * owner, so it releases the hold of the running task if it has one, else the oldest grant.
+ */
+export function releaseTokenless(core: LockCore): void {
+  if (core.grants.size === 0 || core.releasing) return;
+  let chosen: Grant | undefined;
+  const frame = submitter();
+  if (frame !== undefined)
+    for (const grant of core.grants)
+      if (holds(frame, grant.hold)) {
+        chosen = grant;
+        break;
+      }
+  chosen ??= core.grants.values().next().value;
+  if (chosen !== undefined) releaseGrant(core, chosen);
+}
+
+function holds(frame: Frame, hold: HeldLock): boolean {
+  for (let f: Frame | null = frame; f !== null; f = f.next)
+    if (f.hold === hold) return true;
+  return false;
+}
+
+/** Work submitted to a limiter: the submitter's held list and the permit it will run under. */
+export interface Submission {
+  readonly frame: Frame | undefined;
+  readonly hold: HeldLock | undefined;
+  ran: boolean;
+  ended: boolean;
+  /** Called once when the permit is given back (or the work will never run). */
+  onEnd: (() => void) | undefined;
+}
+
+/**
+ * Validates a submission to a limiter of class `map` (a permit acquisition by the submitting
+ * task). Returns undefined when nothing is tracked, a DeadlockError under `policy: 'throw'`.
+ * A limiter without a limit (`concurrency: Infinity`) never blocks: `permit` false charges
+ * the work to its submitter without a hold.
+ */
+export function submit(
+  map: LockMap | undefined,
+  instance: object,
+  permit: boolean,
+): Submission | DeadlockError | undefined {
+  if (map === undefined || !tracking.on) return undefined;
+  const frame = submitter();
+  let hold: HeldLock | undefined;
+  if (permit) {
+    const attempt = lockAcquireAt(
+      map,
+      instance,
+      0,
+      undefined,
+      false,
+      librarySite,
+    );
+    if (attempt instanceof DeadlockError) return attempt;
+    hold = attempt;
+  }
+  return { frame, hold, ran: false, ended: false, onEnd: undefined };
+}
+
+/** Runs submitted work as its submitter, holding the permit; the caller ends the submission. */
+export function enterSubmitted<T>(s: Submission, fn: () => T): T {
+  s.ran = true;
+  return runAsSubmitter(s.frame, s.hold, fn);
+}
+
+/** Runs submitted work as its submitter, holding the permit until its result settles. */
+export function runSubmitted<T>(s: Submission, fn: () => T): T {
+  let result: T;
+  try {
+    result = enterSubmitted(s, fn);
+  } catch (error) {
+    endSubmission(s);
+    throw error;
+  }
+  return afterSettling(result, () => endSubmission(s));
+}
+
+/** The work finished, or will never run (timeout, abort, cleared): the permit is given back. */
+export function endSubmission(s: Submission): void {
+  if (s.ended) return;
+  s.ended = true;
+  if (s.hold !== undefined) {
+    if (s.ran) lockRelease(s.hold);
+    else lockAbandoned(s.hold);
+  }
+  s.onEnd?.();
+}
+
+/** Promise handlers that end a submission when the library settles its promise. */
+export const endingValue =
+  (s: Submission) =>
+  <T>(value: T): T => {
+    endSubmission(s);
+    return value;
+  };
+
+export const endingError =
+  (s: Submission) =>
+  (error: unknown): never => {
+    endSubmission(s);
+    throw error;
+  };
+
+/** Calls `done` when `result` settles (now, if it is not a thenable); the outcome is unchanged. */
+export function afterSettling<T>(result: T, done: () => void): T {
+  if (
+    result !== null &&
+    (typeof result === "object" || typeof result === "function") &&
+    typeof (result as { then?: unknown }).then === "function"
+  ) {
+    return (result as unknown as PromiseLike<unknown>).then(
+      (value) => {
+        done();
+        return value;
+      },
+      (error: unknown) => {
+        done();
+        throw error;
+      },
+    ) as T;
+  }
+  done();
+  return result;
+}
+
+/**
+ * Set on what `waitgraph/register` hands out in place of a library's export: the export it
+ * replaced. An adapter that imports a CommonJS library gets the instrumented exports when
+ * register is active (one module cache) and extends the original through `originalOf`.
+ */
+export const kOriginal: unique symbol = Symbol.for(
+  "waitgraph.original/v1",
+) as never;
+
+export function originalOf<T>(value: T): T {
+  return ((value as { [kOriginal]?: T } | undefined)?.[kOriginal] ??
+    value) as T;
+}
