@@ -268,7 +268,10 @@ export class Validator {
       );
       if (found === "stop") return "ok";
       if (found !== null) {
-        this.circular(frame, prev, next, found.path, trace, found.timeout);
+        this.circular(frame, prev, next, found.path, trace, {
+          cycle: found.timeout,
+          closing: timeout,
+        });
         return "reported";
       }
     }
@@ -443,7 +446,7 @@ export class Validator {
         waited,
         found.path,
         { ...traces, wait: waitTrace, event: eventTrace },
-        found.timeout,
+        { cycle: found.timeout, closing: timeout },
       );
       return this.finding;
     }
@@ -516,16 +519,20 @@ export class Validator {
     this.finding = this.emit(data);
   }
 
-  /** Taking `next` while holding `prev` closes the cycle prev → next → … → prev. */
+  /**
+   * Taking `next` while holding `prev` closes the cycle prev → next → … → prev. `timeout.cycle`:
+   * the cycle runs through a timed wait; `timeout.closing`: the closing wait itself is timed.
+   */
   private circular(
     frame: Frame,
     prev: HeldLock,
     next: HeldLock,
     path: Edge[],
     trace: Trace,
-    timeout: boolean,
+    timeout: { cycle: boolean; closing: boolean },
   ): void {
-    this.cycleReport(frame, path, timeout, {
+    this.cycleReport(frame, path, timeout.cycle, {
+      timed: timeout.closing,
       from: prev.cls,
       to: next.cls,
       prev: lockRef(prev),
@@ -544,9 +551,10 @@ export class Validator {
     waited: LockClass,
     path: Edge[],
     traces: { wait: Trace; start: Trace | undefined; event: Trace },
-    timeout: boolean,
+    timeout: { cycle: boolean; closing: boolean },
   ): void {
-    this.cycleReport(frame, path, timeout, {
+    this.cycleReport(frame, path, timeout.cycle, {
+      timed: timeout.closing,
       from: event,
       to: waited,
       prev: { ...event.ref(), read: 0, at: userFrames(traces.start, 3) },
@@ -563,6 +571,8 @@ export class Validator {
     path: Edge[],
     timeout: boolean,
     closing: {
+      /** The closing wait had a timeout (DEPT marks its [W]). */
+      timed: boolean;
       from: LockClass;
       to: LockClass;
       prev: LockRef;
@@ -602,7 +612,7 @@ export class Validator {
             closing.start,
             closing.trace,
             closing.event,
-            false,
+            closing.timed,
           ),
           ...path.map((e) =>
             waitContext(
