@@ -319,3 +319,23 @@ describe("async-mutex specifics", () => {
     assert.equal(track(s), s, "tracking twice changes nothing");
   });
 });
+
+describe("async-mutex errors, as the library raises them", () => {
+  beforeEach(() => fresh());
+
+  it("throws on a bad weight from acquire and waitForUnlock, and rejects from runExclusive", async () => {
+    for (const s of [
+      new lib.Semaphore(2),
+      new Semaphore(2, undefined, { key: "S" }),
+    ]) {
+      assert.throws(() => s.acquire(0), /invalid weight/);
+      assert.throws(() => s.waitForUnlock(0), /invalid weight/);
+      await assert.rejects(
+        s.runExclusive(() => {}, 0),
+        /invalid weight/,
+      );
+    }
+    assert.deepEqual(names(), []);
+    assertGraph([]);
+  });
+});

@@ -9,6 +9,8 @@
 //   register-nested.mjs     log         two recursive-locking reports at the NESTED lines, exit 0
 //   register-nested.mjs     off         nothing instrumented, nothing reported, exit 0
 //   register-cjs.cjs        log         the two reports at the ABBA lines, exit 0
+//   register-adapter.mjs    log         the adapter beside the instrumented library keeps its
+//                                       class options and `instanceof` holds both ways
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -138,5 +140,20 @@ describe("waitgraph/register", () => {
       r.stderr.includes(site("register-cjs.cjs", "ABBA async-lock")),
       r.stderr,
     );
+  });
+
+  it("keeps the adapter's own options when the program also imports the instrumented library", () => {
+    const r = run("register-adapter.mjs", "log");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        "plain instrumented: true",
+        "adapted is a plain AsyncLock: true",
+        "adapted[a] -> adapted[b]",
+        "",
+      ].join("\n"),
+    );
+    assert.equal(r.stderr, "");
   });
 });

@@ -30,6 +30,7 @@ import {
   submit,
   type Submission,
 } from "../shared.js";
+import { standsFor } from "./exports.js";
 
 export interface AsyncLockClassOptions {
   /** Display name of the lock; its key classes print as `name[key]`. */
@@ -247,5 +248,6 @@ export function instrumentAsyncLock(
     }
   };
   Object.defineProperty(Tracked, kOriginal, { value: Base });
+  standsFor(Tracked, Base);
   return Tracked;
 }

@@ -37,7 +37,7 @@ import {
   type Grant,
   type LockCore,
 } from "../shared.js";
-import { copyExports } from "./exports.js";
+import { copyExports, standsFor } from "./exports.js";
 
 /** A lock class as in waitgraph: `name`, `key` (the construction site by default). */
 export type LockOptions = Pick<ClassOptions, "name" | "key">;
@@ -149,15 +149,21 @@ function runExclusive(
 ): Promise<unknown> {
   const t = stateOf(this);
   let grant: Grant | undefined;
-  const acquired = acquireVia(
-    t.core,
-    t.trylock,
-    () => t.raw.acquire.call(this, a, b),
-    (ticket, g, core) => {
-      grant = g;
-      return reportingTicket(ticket, g, core);
-    },
-  );
+  let acquired: Promise<Ticket>;
+  try {
+    acquired = acquireVia(
+      t.core,
+      t.trylock,
+      () => t.raw.acquire.call(this, a, b),
+      (ticket, g, core) => {
+        grant = g;
+        return reportingTicket(ticket, g, core);
+      },
+    );
+  } catch (error) {
+    // The library's runExclusive is async: a bad weight rejects, it does not throw.
+    return Promise.reject(error);
+  }
   return runTicket(acquired, fn, () => grant);
 }
 
@@ -272,6 +278,8 @@ export function instrumentAsyncMutex(lib: Lib): Record<string, unknown> {
       trackSync(this, undefined, Semaphore);
     }
   }
+  standsFor(Mutex, lib.Mutex);
+  standsFor(Semaphore, lib.Semaphore);
   return copyExports(lib, {
     Mutex,
     Semaphore,

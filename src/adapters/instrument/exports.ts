@@ -25,3 +25,18 @@ export function copyExports(
     if (!Object.hasOwn(out, name)) out[name] = replaced[name];
   return out;
 }
+
+/**
+ * Makes `instanceof Tracked` true of every instance of `Base`: the subclass register hands out
+ * stands for the library's class, and the program may meet instances made elsewhere (the
+ * adapter's drop-in classes extend the original).
+ */
+export function standsFor(
+  Tracked: abstract new (...args: never[]) => unknown,
+  Base: abstract new (...args: never[]) => unknown,
+): void {
+  Object.defineProperty(Tracked, Symbol.hasInstance, {
+    value: (value: unknown) => value instanceof Base,
+    configurable: true,
+  });
+}

@@ -36,7 +36,9 @@ export function trackLimit<T extends LimitLike>(
     const s = submit(map, limit, inner.concurrency !== Infinity);
     if (s === undefined) return inner(fn, ...args);
     if (s instanceof DeadlockError) return Promise.reject(s);
-    return inner(runLimited as Fn, s, fn, args);
+    return args.length === 0
+      ? inner(runSubmitted as Fn, s, fn)
+      : inner(runLimited as Fn, s, fn, args);
   };
   const map = lockInit(limit, opts, "p-limit", skip);
   for (const name of Reflect.ownKeys(inner)) {

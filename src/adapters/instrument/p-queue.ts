@@ -20,7 +20,7 @@ import {
   runSubmitted,
   submit,
 } from "../shared.js";
-import { copyExports } from "./exports.js";
+import { copyExports, standsFor } from "./exports.js";
 
 /** A lock class as in waitgraph: `name`, `key` (the construction site by default). */
 export type QueueOptions = Pick<ClassOptions, "name" | "key">;
@@ -61,9 +61,9 @@ export function trackQueue<T extends object>(
 
 function add(this: QueueLike, fn: Task, options?: unknown): Promise<unknown> {
   const t = (this as QueueLike & { [kTracked]: State })[kTracked];
+  if (typeof fn !== "function") return t.raw.call(this, fn, options);
   const s = submit(t.map, this, this.concurrency !== Infinity);
-  if (s === undefined || typeof fn !== "function")
-    return t.raw.call(this, fn, options);
+  if (s === undefined) return t.raw.call(this, fn, options);
   if (s instanceof DeadlockError) return Promise.reject(s);
   return t.raw
     .call(this, (arg) => runSubmitted(s, () => fn(arg)), options)
@@ -81,5 +81,6 @@ export function instrumentPQueue(ns: {
       trackQueue(this, undefined, Tracked);
     }
   };
+  standsFor(Tracked, Base);
   return copyExports(ns, { default: Tracked });
 }
