@@ -32,6 +32,8 @@ export class Reporter {
   readonly stored: Report[] = [];
   readonly counts = new Map<ReportKind, number>();
   private readonly byId = new Map<string, Report>();
+  /** Ids of deadlock findings logged under `throw` because nothing could throw them. */
+  private readonly logged = new Set<string>();
   dropped = 0;
   /** Where `log` writes; replaced in tests. */
   write: (text: string) => void = (text) =>
@@ -81,8 +83,20 @@ export class Reporter {
     return this.policy === "throw" && DEADLOCK_KINDS.has(report.kind);
   }
 
+  /**
+   * A deadlock finding that nothing can throw under `throw`: a cycle closed by an event
+   * (complete, resolve, notify) or by an `await`, which cannot be refused. Logged once, so it
+   * is not lost between "the acquirer throws it" and "other reports are logged".
+   */
+  unthrown(report: Report): void {
+    if (!this.throws(report) || this.logged.has(report.id)) return;
+    this.logged.add(report.id);
+    this.write(report.text);
+  }
+
   reset(): void {
     this.stored.length = 0;
+    this.logged.clear();
     this.byId.clear();
     this.counts.clear();
     this.dropped = 0;

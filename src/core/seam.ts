@@ -353,24 +353,36 @@ export function eventWait(
 ): DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
-    return waitIn(context.current(), map, instance, ev, timeout);
+    return waitIn(context.current(), map, instance, ev, timeout, true);
   } catch (error) {
     internalError(error);
     return undefined;
   }
 }
 
+/**
+ * `refusable`: the caller does not wait when this returns a DeadlockError (a primitive's
+ * wait). An `await` cannot be refused: it waits whatever the verdict, and under `throw` its
+ * finding is logged instead. A refused wait is no wait: it starts no event context and stays
+ * out of the history — else the refused waiter's own later `complete()` would find its own
+ * wait inside the context and report `C → C`.
+ */
 function waitIn(
   awaiter: Frame,
   map: LockMap,
   instance: object,
   ev: EventState | undefined,
   timeout: boolean,
+  refusable: boolean,
 ): DeadlockError | undefined {
   const v = core.validator;
   const seen = v.wait(map, instance, awaiter, timeout);
   if (seen === undefined) return undefined;
   const finding = v.finding;
+  if (finding !== undefined && core.reporter.throws(finding)) {
+    if (refusable) return new DeadlockError(finding);
+    core.reporter.unthrown(finding);
+  }
   if (ev !== undefined) core.events.request(ev, seen.trace);
   if (core.events.outstanding > 0) {
     const own =
@@ -378,8 +390,6 @@ function waitIn(
     if (own.task !== MAIN_TASK)
       core.events.record(own.task, seen.cls, seen.trace, timeout);
   }
-  if (finding !== undefined && core.reporter.throws(finding))
-    return new DeadlockError(finding);
   return undefined;
 }
 
@@ -422,13 +432,15 @@ export function eventRaise(
       if (cls !== undefined)
         for (const w of waits) {
           if (cls.type === "condition" && w.cls.type === "condition") continue;
-          core.validator.dependency(
+          const finding = core.validator.dependency(
             cls,
             w.cls,
             frame,
             { wait: w.trace, start: ev.requestTrace, event },
             w.timeout,
           );
+          // An event cannot refuse to happen: under `throw` its finding is logged.
+          if (finding !== undefined) core.reporter.unthrown(finding);
         }
     }
     core.events.raised(ev, waitersLeft, ev.requestTrace);
@@ -454,7 +466,7 @@ export function awaitIsWait(
     awaited(frame: Frame): void {
       if (settled() || !tracking.on) return;
       try {
-        waitIn(frame, map, instance, ev, false);
+        waitIn(frame, map, instance, ev, false, false);
       } catch (error) {
         internalError(error);
       }

@@ -67,9 +67,11 @@ export class Condition {
     if (held !== undefined) lockRelease(held);
     mutex.giveBack();
     const timed = o?.timeout !== undefined && o.timeout !== Infinity;
-    let refused: unknown = eventWait(this.map, this, this.ev, timed);
-    if (refused === undefined && o?.signal?.aborted === true)
-      refused = o.signal.reason;
+    // Aborted already: no wait at all, so no event context either.
+    let refused: unknown =
+      o?.signal?.aborted === true
+        ? o.signal.reason
+        : eventWait(this.map, this, this.ev, timed);
     let again: HeldLock | undefined;
     if (tracking.on) {
       const attempt = lockAcquire(mutex.map, mutex, 0, undefined, false);
