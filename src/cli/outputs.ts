@@ -1,51 +1,51 @@
 // The files `waitgraph run` can write besides its live output: one option each, rendered from
-// the run's result. An output whose renderer does not exist yet is refused before the program
-// runs. Wiring a renderer is its `render` line, e.g. for SARIF:
-//
-//   render: (result) => renderSarif(result.reports),   // import { renderSarif } from "../report/sarif.js"
-import type { Report } from "../core/report.js";
-import type { Snapshot } from "../core/tracker.js";
+// the run's result and the directory it ran in (the root that SARIF paths are relative to).
+import {
+  renderDocument,
+  REPORT_SCHEMA_ID,
+  toDocument,
+  type ReportDocument,
+} from "../report/json.js";
+import { renderSarif } from "../report/sarif.js";
+import { renderHtml } from "../view/html.js";
 import type { RunResult } from "./protocol.js";
+import { version } from "./version.js";
 
 export interface OutputFormat {
   /** The option: `json` is `--json FILE`. */
   readonly option: string;
   readonly describe: string;
   /** The file's content; undefined while this version of waitgraph has no renderer for it. */
-  readonly render: ((result: RunResult) => string) | undefined;
+  readonly render: ((result: RunResult, cwd: string) => string) | undefined;
 }
+
+export type { ReportDocument };
 
 /** The `--json` document. Consumers check `schema` before reading anything else. */
-export interface ReportDocument {
-  schema: "waitgraph/report@1";
-  reports: Report[];
-  snapshot: Snapshot;
-}
+export const REPORT_SCHEMA = REPORT_SCHEMA_ID;
 
-export const REPORT_SCHEMA = "waitgraph/report@1";
-
-export function reportDocument(result: RunResult): ReportDocument {
-  return {
-    schema: REPORT_SCHEMA,
-    reports: result.reports,
-    snapshot: result.snapshot,
-  };
+export function reportDocument(result: RunResult, cwd: string): ReportDocument {
+  return toDocument(result.reports, result.snapshot, {
+    waitgraph: version(),
+    root: cwd,
+  });
 }
 
 export const outputs: readonly OutputFormat[] = [
   {
     option: "json",
     describe: `Write the reports and the class graph as JSON (schema ${REPORT_SCHEMA})`,
-    render: (result) => JSON.stringify(reportDocument(result), null, 2) + "\n",
+    render: (result, cwd) => renderDocument(reportDocument(result, cwd)),
   },
   {
     option: "sarif",
     describe: "Write the reports as SARIF 2.1.0, for code scanning in CI",
-    render: undefined,
+    render: (result, cwd) =>
+      renderSarif(result.reports, { root: cwd, version: version() }),
   },
   {
     option: "html",
     describe: "Write the class graph as one self-contained HTML page",
-    render: undefined,
+    render: (result, cwd) => renderHtml(reportDocument(result, cwd)),
   },
 ];

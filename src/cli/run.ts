@@ -109,7 +109,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<Outcome> {
     io.stderr(summary(result) + "\n");
     for (const { render, file } of wanted) {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, render(result));
+      writeFileSync(file, render(result, io.cwd));
     }
     if (ended.signal !== null) return ended.signal;
     if (ended.code !== 0) return ended.code;

@@ -1,0 +1,259 @@
+// The JSON Schema (draft 2020-12) of `waitgraph/report@1`, the document `waitgraph run --json`
+// and `waitgraph merge` write and `waitgraph report|view|merge|stats` read.
+//
+// This object is the one source of truth: `readDocument` (../json.ts) checks documents against
+// it with the small interpreter in ./check.ts, and report-1.schema.json beside this file is its
+// JSON text for other tools (test/report/json.test.ts keeps the two equal and validates real
+// documents with ajv). The schema is strict — every object lists all its properties — so a field
+// added to a report in src/core/report.ts fails that test until it is described here too;
+// `readDocument` itself ignores properties it does not know, as a reader of a newer @1 should.
+
+export const REPORT_SCHEMA_ID = "waitgraph/report@1";
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+type Schema = { [k: string]: Json };
+
+const ref = (name: string): Schema => ({ $ref: `#/$defs/${name}` });
+const str = (description?: string): Schema =>
+  description === undefined
+    ? { type: "string" }
+    : { type: "string", description };
+const list = (items: Schema, description?: string): Schema => ({
+  type: "array",
+  items,
+  ...(description !== undefined ? { description } : {}),
+});
+
+/** An object with exactly these properties; every one is required unless listed in `optional`. */
+function object(
+  properties: Record<string, Schema>,
+  optional: readonly string[] = [],
+  description?: string,
+): Schema {
+  return {
+    type: "object",
+    ...(description !== undefined ? { description } : {}),
+    required: Object.keys(properties).filter((k) => !optional.includes(k)),
+    properties,
+    additionalProperties: false,
+  };
+}
+
+const classRef = {
+  id: str(
+    "Stable class id, the same in every process running the same code (the merge key)",
+  ),
+  name: str("Display name"),
+  type: str("What made the class: mutex, rwlock, semaphore, completion, …"),
+  usage: str("lockdep's usage string: {+.+.} write only, {.+.+} read only"),
+};
+
+const lockRef = {
+  ...classRef,
+  read: ref("readMode"),
+  instance: str("The instance's own name, when distinct from the class"),
+  at: list(ref("frame"), "Where it was taken (first acquisition of its chain)"),
+};
+
+const base = {
+  id: str("Identical findings share an id"),
+  text: str("The report rendered as text (kernel-shaped)"),
+  classes: list(str(), "Display names of the classes involved"),
+  task: str("The task that made the finding"),
+  held: list(ref("lockRef"), "The locks that task held, bottom first"),
+  stack: list(ref("frame"), "The user-code stack at the finding"),
+};
+
+function report(
+  kind: string,
+  description: string,
+  own: Record<string, Schema>,
+  optional: readonly string[] = [],
+): Schema {
+  return object(
+    { kind: { const: kind }, ...base, ...own },
+    optional,
+    description,
+  );
+}
+
+const point = (extra: Record<string, Schema> = {}, optional: string[] = []) =>
+  object(
+    { fn: str(), class: ref("classRef"), at: list(ref("frame")), ...extra },
+    optional,
+  );
+
+const reports: Record<string, Schema> = {
+  circularDependency: report(
+    "circular-dependency",
+    "Taking `next` while holding `prev` closes a cycle in the class graph",
+    {
+      next: ref("lockRef"),
+      prev: ref("lockRef"),
+      chain: list(
+        object({
+          class: ref("classRef"),
+          read: ref("readMode"),
+          stack: list(ref("frame")),
+        }),
+        "The existing chain next → … → prev in reverse order: chain[0] is prev's class",
+      ),
+      cycle: list(
+        ref("classRef"),
+        "The classes of the cycle, from next to prev",
+      ),
+      waits: list(
+        object({
+          start: point(),
+          wait: point({ timeout: { type: "boolean" } }, ["timeout"]),
+          event: point(),
+        }),
+        "DEPT's [S] [W] [E] view, when waits or events are on the cycle",
+      ),
+      timeout: {
+        type: "boolean",
+        description: "A wait with a timeout is on the cycle",
+      },
+    },
+    ["waits", "timeout"],
+  ),
+  recursiveLocking: report(
+    "recursive-locking",
+    "A class taken while a lock of the same class is held",
+    {
+      next: ref("lockRef"),
+      prev: ref("lockRef"),
+      orderResult: { type: "number" },
+      sameInstance: { type: "boolean" },
+      certain: { type: "boolean" },
+    },
+    ["orderResult"],
+  ),
+  badUnlockBalance: report(
+    "bad-unlock-balance",
+    "A releaser called again after the lock was released",
+    { lock: ref("lockRef") },
+  ),
+  heldAtTaskEnd: report(
+    "held-at-task-end",
+    "A task() settled while still holding locks it took",
+    { locks: list(ref("lockRef")) },
+  ),
+  assertionFailed: report(
+    "assertion-failed",
+    "assertHeld / assertNotHeld failed",
+    {
+      assertion: { enum: ["held", "held-read", "held-write", "not-held"] },
+      lock: ref("classRef"),
+    },
+  ),
+  nestLockNotHeld: report(
+    "nest-lock-not-held",
+    "nestLock given, but the nest lock is not held by the task",
+    { lock: ref("lockRef"), nestLock: ref("classRef") },
+  ),
+  invalidAnnotation: report(
+    "invalid-annotation",
+    "An annotation the validator cannot use",
+    { message: str() },
+  ),
+  limitExceeded: report(
+    "limit-exceeded",
+    "A named capacity ran out; what needed it was not validated",
+    { limit: str(), max: { type: "integer", minimum: 0 } },
+  ),
+  internalError: report(
+    "internal-error",
+    "A bug in waitgraph, caught before it reached the program",
+    { message: str(), error: str() },
+  ),
+};
+
+const frame = object(
+  {
+    fn: str(),
+    file: str("Absolute path (or file: URL) of the source file"),
+    line: { type: "integer", minimum: 0 },
+    column: { type: "integer", minimum: 0 },
+  },
+  [],
+  "One frame of user code",
+);
+
+const edge = object(
+  {
+    from: str("Display name of the held class"),
+    to: str("Display name of the class taken while `from` was held"),
+    fromId: str("Stable id of `from`: one of snapshot.classes[].id"),
+    toId: str("Stable id of `to`: one of snapshot.classes[].id"),
+    read: object({
+      SR: { type: "boolean" },
+      ER: { type: "boolean" },
+      SN: { type: "boolean" },
+      EN: { type: "boolean" },
+    }),
+    stack: list(ref("frame"), "Where `to` was taken while `from` was held"),
+    fromStack: list(ref("frame"), "Where `from` was taken; empty when unknown"),
+    timeout: {
+      type: "boolean",
+      description: "Every wait that made it had a timeout",
+    },
+  },
+  ["fromStack", "timeout"],
+  "A dependency: `to` was taken (or waited for) while `from` was held",
+);
+
+export const reportSchema: Schema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "urn:waitgraph:schema:report-1",
+  title: "waitgraph report document, version 1",
+  description:
+    "What a waitgraph run found (reports) and the class graph it recorded (snapshot). Readers check `schema` first.",
+  ...object(
+    {
+      schema: { const: REPORT_SCHEMA_ID },
+      meta: object(
+        {
+          waitgraph: str("The version of waitgraph that wrote the document"),
+          root: str(
+            "Absolute directory source paths are shown relative to (the run's working directory; SARIF's %SRCROOT%)",
+          ),
+          merged: list(
+            object({
+              source: str("The input as named on the command line"),
+              reports: { type: "integer", minimum: 0 },
+              classes: { type: "integer", minimum: 0 },
+              edges: { type: "integer", minimum: 0 },
+            }),
+            "Only in a document `waitgraph merge` wrote: its inputs, in order",
+          ),
+        },
+        ["root", "merged"],
+      ),
+      reports: list(ref("report")),
+      snapshot: object({
+        classes: list(
+          object({ id: str(), name: str(), type: str() }),
+          "Every lock or event class the run recorded",
+        ),
+        edges: list(ref("edge")),
+      }),
+    },
+    [],
+  ),
+  $defs: {
+    readMode: {
+      enum: [0, 1, 2],
+      description: "0 exclusive (write), 1 shared, 2 shared recursive",
+    },
+    frame,
+    classRef: object(classRef),
+    lockRef: object(lockRef, ["instance"]),
+    edge,
+    report: {
+      description: "A report: a discriminated union on `kind`",
+      oneOf: Object.keys(reports).map((k) => ref(k)),
+    },
+    ...reports,
+  },
+};
