@@ -135,8 +135,9 @@ function classMap(
     cls = named;
   }
   if (state.classes.has(cls)) return state.classes.get(cls);
+  // The map belongs to the key class, not to the AsyncLock (which has many).
   const map = lockInit(
-    lock,
+    { lock, cls },
     { key: `${state.base}[${cls}]`, name: `${state.display}[${cls}]` },
     "async-lock",
     acquire,
