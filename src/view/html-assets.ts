@@ -52,8 +52,8 @@ svg text { font-family: var(--mono); }
 .node rect { fill: #fff; stroke: var(--line); stroke-width: 1.2; rx: 6; }
 .node .name { font-size: 12px; fill: var(--fg); }
 .node .type { font-size: 10px; fill: var(--muted); }
-.node.cycle rect { stroke: var(--cycle); stroke-width: 2; fill: #fff5f5; }
-.edge .line { fill: none; stroke: var(--line); stroke-width: 1.4; marker-end: url(#arrow); }
+.node.reported rect { stroke: var(--cycle); stroke-width: 2; fill: #fff5f5; }
+.edge .line { fill: none; stroke: var(--line); stroke-width: 1.4; marker-end: url(#arrow); pointer-events: none; }
 .edge .hit { fill: none; stroke: transparent; stroke-width: 12; cursor: pointer; }
 .edge .label { font-size: 10px; fill: var(--muted); paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .edge.timed .line { stroke-dasharray: 2 3; }

@@ -88,7 +88,7 @@ export function renderHtml(
       const box = placed.nodes[i]!;
       const cx = r(box.x + box.width / 2);
       svg.push(
-        `<g class="node${node.reports.length > 0 ? " cycle" : ""}" data-node="${attr(node.id)}" data-reports="${node.reports.join(" ")}">`,
+        `<g class="node${node.reports.length > 0 ? " reported" : ""}" data-node="${attr(node.id)}" data-reports="${node.reports.join(" ")}">`,
         `<title>${text(`${node.name} (${node.type})\n${node.id}`)}</title>`,
         `<rect x="${r(box.x)}" y="${r(box.y)}" width="${r(box.width)}" height="${r(box.height)}" rx="6"/>`,
         `<text class="name" x="${cx}" y="${r(box.y + 17)}" text-anchor="middle">${text(labels[i]!.name)}</text>`,
@@ -215,7 +215,7 @@ function frame(f: SourceFrame, root: string | undefined): string {
 }
 
 function marker(id: string, colour: string): string {
-  return `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${colour}"/></marker>`;
+  return `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${colour}"/></marker>`;
 }
 
 /** A smooth path through the route's points, horizontal at each one. */
