@@ -81,8 +81,9 @@ export function parseArgs(
     if (eq !== -1) value = arg.slice(eq + 1);
     else {
       const next = argv[i + 1];
-      // `--json --html x.html` is a forgotten value, not a file named "--html".
-      if (next !== undefined && !next.startsWith("-")) {
+      // `--json --html x.html` is a forgotten value, not a file named "--html"; a lone `-` is
+      // a value (stdout, for the commands that take it).
+      if (next !== undefined && (next === "-" || !next.startsWith("-"))) {
         value = next;
         i++;
       }

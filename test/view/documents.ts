@@ -147,3 +147,23 @@ export function fixtureDocument(
     { waitgraph: VERSION },
   );
 }
+
+export interface CliRun {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+}
+
+/** `waitgraph <argv>` in this process, in `cwd`, with its output captured. */
+export async function cli(argv: string[], cwd: string): Promise<CliRun> {
+  const { main } = await import("../../src/cli/main.js");
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    cwd,
+    env: {},
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+  });
+  return { code, stdout, stderr };
+}
