@@ -1,0 +1,234 @@
+// waitgraph/vitest, end to end: examples/vitest-project run by Vitest in a child process, as its
+// `npm test` would, in its broken and its fixed form; and a fixture for which test a report is
+// charged to. Vitest's JSON reporter says which test failed with what message.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { readDocument } from "../../src/report/json.js";
+import {
+  ensureBuilt,
+  node,
+  project,
+  removeProject,
+  type Run,
+} from "./support.js";
+
+interface Results {
+  testResults: {
+    name: string;
+    status: string;
+    message: string;
+    assertionResults: {
+      title: string;
+      status: string;
+      failureMessages: string[];
+    }[];
+  }[];
+}
+
+const dirs: string[] = [];
+
+/** The example's `test` script (`vitest run`), with file filters, plus a JSON reporter. */
+function vitest(
+  dir: string,
+  filters: string[] = [],
+  env: Record<string, string> = {},
+): Run & { results: Results } {
+  const script = (
+    JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+      scripts?: { test?: string };
+    }
+  ).scripts?.test;
+  const command = (script ?? "vitest run").split(" ");
+  assert.equal(command[0], "vitest", `an unexpected test script: ${script}`);
+  const run = node(
+    dir,
+    [
+      join("node_modules", "vitest", "vitest.mjs"),
+      ...command.slice(1),
+      ...filters,
+      "--reporter=default",
+      "--reporter=json",
+      "--outputFile.json=results.json",
+    ],
+    env,
+  );
+  const results = JSON.parse(
+    readFileSync(join(dir, "results.json"), "utf8"),
+  ) as Results;
+  return { ...run, results };
+}
+
+function file(results: Results, name: string): Results["testResults"][number] {
+  const found = results.testResults.find((f) => f.name.endsWith(name));
+  assert.ok(found, `no result for ${name}`);
+  return found;
+}
+
+before(() => {
+  ensureBuilt();
+});
+
+after(() => {
+  for (const dir of dirs) removeProject(dir);
+});
+
+describe("examples/vitest-project, with the inversion", () => {
+  let dir = "";
+  let run: ReturnType<typeof vitest>;
+  before(() => {
+    dir = project("examples/vitest-project");
+    dirs.push(dir);
+    run = vitest(dir);
+  });
+
+  test("the run fails with the circular-dependency report naming both test files' lines", () => {
+    assert.equal(run.status, 1, run.output);
+    assert.match(
+      run.stderr,
+      /WARNING: possible circular locking dependency detected/,
+    );
+    // The chain: payments took alice then bob; refunds took bob, then alice closed the cycle.
+    assert.match(run.stderr, /test\/payments\.test\.ts:5:\d+/);
+    assert.match(run.stderr, /test\/refunds\.test\.ts:5:\d+/);
+    assert.match(
+      run.stderr,
+      /account:alice -> account:bob: test\/payments\.test\.ts\n\s+account:bob -> account:alice: test\/refunds\.test\.ts \(closes the cycle\)/,
+    );
+    assert.match(
+      run.stderr,
+      /waitgraph: 1 circular dependency across 3 test files that no single file saw; merged graph in \.waitgraph\/vitest\.json/,
+    );
+  });
+
+  test("each ABBA test passes by itself: only the merge of their graphs finds the cycle", () => {
+    for (const name of ["payments.test.ts", "refunds.test.ts"]) {
+      const f = file(run.results, name);
+      assert.equal(f.status, "passed", `${name}: ${f.message}`);
+    }
+  });
+
+  test("the nested recursive lock fails its own test, the rendered report as the failure message", () => {
+    const f = file(run.results, "audit.test.ts");
+    const [audit] = f.assertionResults;
+    assert.equal(audit?.status, "failed");
+    // Once: the DeadlockError the acquire threw, not again from waitgraph's afterEach.
+    assert.equal(audit.failureMessages.length, 1);
+    const message = audit.failureMessages[0]!;
+    assert.match(
+      message,
+      /^DeadlockError: WARNING: possible recursive locking detected \(account:alice\)\n=+\nWARNING: possible recursive locking detected\n/,
+    );
+    assert.match(
+      message,
+      /task "main" is trying to acquire lock:\n\(account:alice\)\{\+\.\+\.\}, at: src\/bank\.ts:\d+:\d+/,
+    );
+    assert.match(message, /\*\*\* DEADLOCK \*\*\*/);
+  });
+
+  test("the merged graph file holds every file's graph and the cross-file report", () => {
+    const document = readDocument(
+      readFileSync(join(dir, ".waitgraph", "vitest.json"), "utf8"),
+    );
+    assert.deepEqual(document.meta.merged?.map((m) => m.source).sort(), [
+      "test/audit.test.ts",
+      "test/payments.test.ts",
+      "test/refunds.test.ts",
+    ]);
+    assert.deepEqual(document.reports.map((r) => r.kind).sort(), [
+      "circular-dependency",
+      "recursive-locking",
+    ]);
+  });
+});
+
+describe("examples/vitest-project, file by file", () => {
+  let dir = "";
+  before(() => {
+    dir = project("examples/vitest-project");
+    dirs.push(dir);
+  });
+
+  test("the two ABBA files fail the run although every test in them passes", () => {
+    const run = vitest(dir, ["payments", "refunds"]);
+    assert.equal(run.status, 1, run.output);
+    assert.ok(
+      run.results.testResults.every((f) => f.status === "passed"),
+      run.output,
+    );
+    assert.match(
+      run.stderr,
+      /1 circular dependency across 2 test files that no single file saw/,
+    );
+  });
+
+  test("either ABBA file alone passes: neither order is a cycle by itself", () => {
+    for (const name of ["payments", "refunds"]) {
+      const run = vitest(dir, [name]);
+      assert.equal(run.status, 0, run.output);
+      assert.match(
+        run.stderr,
+        /waitgraph: no circular dependency across 1 test file/,
+      );
+    }
+  });
+});
+
+describe("examples/vitest-project, fixed (FIXED=1)", () => {
+  test("the run passes, and still writes the merged graph", () => {
+    const dir = project("examples/vitest-project");
+    dirs.push(dir);
+    const run = vitest(dir, [], { FIXED: "1" });
+    assert.equal(run.status, 0, run.output);
+    assert.match(
+      run.stderr,
+      /waitgraph: no circular dependency across 3 test files; merged graph in \.waitgraph\/vitest\.json/,
+    );
+    const document = readDocument(
+      readFileSync(join(dir, ".waitgraph", "vitest.json"), "utf8"),
+    );
+    assert.deepEqual(document.reports, []);
+    assert.deepEqual(
+      document.snapshot.edges.map((e) => `${e.from} -> ${e.to}`),
+      ["account:alice -> account:bob"],
+    );
+  });
+});
+
+describe("which test a report is charged to (fixture)", () => {
+  let run: ReturnType<typeof vitest>;
+  before(() => {
+    const dir = project("test/integrations/fixtures/vitest-charging");
+    dirs.push(dir);
+    run = vitest(dir);
+  });
+
+  test("a test that swallowed its DeadlockError fails, with the report as the message", () => {
+    const [swallows, next] = file(
+      run.results,
+      "caught.test.js",
+    ).assertionResults;
+    assert.equal(swallows?.status, "failed");
+    assert.match(
+      swallows.failureMessages[0] ?? "",
+      /^ReportedError: WARNING: possible recursive locking detected \(ledger\) during this test\n=+\nWARNING: possible recursive locking detected\n/,
+    );
+    assert.equal(next?.status, "passed", "the next test is charged nothing");
+  });
+
+  test("a report made while the file loads fails the file, not its test", () => {
+    const f = file(run.results, "outside.test.js");
+    assert.equal(f.status, "failed");
+    assert.equal(f.assertionResults[0]?.status, "passed");
+    assert.match(
+      run.output,
+      /ReportedError: WARNING: possible recursive locking detected \(registry\) in this file, outside its tests/,
+    );
+    assert.equal(run.status, 1);
+  });
+
+  test("the fixture's plugin option output: false writes no graph file", () => {
+    assert.doesNotMatch(run.stderr, /merged graph in/);
+  });
+});
