@@ -6,7 +6,7 @@
 //                     relative to %SRCROOT% (the run's working directory), line and column
 //   relatedLocations  the other acquisition sites: for A → B then B → A, where B was taken under
 //                     A and where B (held) was taken; for DEPT cycles also where each event fired
-//   message           the rendered text, as a person reads it on the terminal
+//   message           a one-line headline for alert lists, then the rendered text
 //   partialFingerprints  from the report id, so one finding stays one alert across runs
 //
 // The output is checked against the official SARIF 2.1.0 JSON schema in test/report/sarif.test.ts.

@@ -5,7 +5,7 @@
 // its closing edge prev → next back as a *closing* edge, and its other edges (cycle[i] →
 // cycle[i+1]) are marked as on that report's cycle. A recursive-locking report closes on itself:
 // a self-loop on its class (a pool of 2 whose holder asks for a second connection).
-import type { ReadMode, Report, SourceFrame } from "../core/report.js";
+import type { Report, SourceFrame } from "../core/report.js";
 import type { Snapshot } from "../core/tracker.js";
 
 export interface ViewNode {
@@ -157,10 +157,6 @@ export function edgeLabel(e: ViewEdge): string {
   const bits = readBits(e.read);
   const plain = bits.length === 0 || (bits.length === 1 && bits[0] === "EN");
   return plain ? "" : bits.join(" ");
-}
-
-export function modeName(read: ReadMode): string {
-  return read === 0 ? "write" : read === 1 ? "read" : "recursive read";
 }
 
 function key(from: string, to: string): string {

@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import type { Report, SourceFrame } from "../../src/core/report.js";
+import type {
+  CircularDependencyReport,
+  Report,
+  SourceFrame,
+} from "../../src/core/report.js";
 import { renderSarif, toSarif } from "../../src/report/sarif.js";
 import { fixtureReports, record, root, self, shop } from "../view/documents.js";
 import { KINDS } from "./fixtures.js";
@@ -169,14 +173,14 @@ function frame(file: string, line = 3, column = 5): SourceFrame {
 }
 
 test("paths under the root are relative to %SRCROOT%; others are file: URLs; node_modules is skipped for the primary site", () => {
-  const [abba] = fixtureReports();
+  const abba = fixtureReports()[0] as CircularDependencyReport;
   const report = {
-    ...abba!,
+    ...abba,
     stack: [
       frame("/project/node_modules/knex/lib/pool.js", 10, 2),
       frame("/project/src/my dir/db.ts", 40, 7),
     ],
-    prev: { ...abba!.prev, at: [frame("/elsewhere/lib.ts")] },
+    prev: { ...abba.prev, at: [frame("/elsewhere/lib.ts")] },
   } as Report;
   const sarif = log([report], { root: "/project" });
   assertValid(sarif);

@@ -142,7 +142,12 @@ describe("the HTML view in headless Chromium", () => {
     // And the drawn path of a cycle edge is red.
     const stroke = await page.$eval(
       "#graph .edge.cycle .line",
-      (el) => getComputedStyle(el).stroke,
+      (el) =>
+        (
+          globalThis as unknown as {
+            getComputedStyle(e: unknown): { stroke: string };
+          }
+        ).getComputedStyle(el).stroke,
     );
     assert.equal(stroke, "rgb(207, 34, 46)");
   });
