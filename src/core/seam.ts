@@ -12,6 +12,7 @@ import { HeldLock, liveHolds, type Frame } from "./held-lock.js";
 import { core } from "./instance.js";
 import {
   type ClassOptions,
+  type LockClass,
   LockClassKey,
   MAX_SUBCLASSES,
   type LockMap,
@@ -344,16 +345,23 @@ export { newEventState } from "./events.js";
  * The caller blocks waiting for an event of `map`'s class on `ev` (dept_request_event +
  * dept_wait). Validated now: holding lock A while waiting adds A → class. Returns a
  * DeadlockError under `policy: 'throw'` when the wait closes a cycle (then do not wait).
+ *
+ * `pending` is the promise the wait returns. The flow that blocks is the one that awaits it,
+ * and only then does the wait enter that flow's history (with promise hooks; else now):
+ * `const reply = answered.wait(); request.complete(); await reply` raised `request` before
+ * it blocked on `answered`, so `request` does not depend on `answered`. A promise already
+ * settled when awaited blocks nobody (DEPT commits a staged wait only when the task sleeps).
  */
 export function eventWait(
   map: LockMap | undefined,
   instance: object,
   ev: EventState,
   timeout: boolean,
+  pending?: { promise: Promise<unknown>; settled(): boolean },
 ): DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
-    return waitIn(context.current(), map, instance, ev, timeout, true);
+    return waitIn(context.current(), map, instance, ev, timeout, true, pending);
   } catch (error) {
     internalError(error);
     return undefined;
@@ -374,6 +382,7 @@ function waitIn(
   ev: EventState | undefined,
   timeout: boolean,
   refusable: boolean,
+  pending?: { promise: Promise<unknown>; settled(): boolean },
 ): DeadlockError | undefined {
   const v = core.validator;
   const seen = v.wait(map, instance, awaiter, timeout);
@@ -384,13 +393,34 @@ function waitIn(
     core.reporter.unthrown(finding);
   }
   if (ev !== undefined) core.events.request(ev, seen.trace);
-  if (core.events.outstanding > 0) {
-    const own =
-      awaiter === context.current() ? context.ensureOwnTask() : awaiter;
-    if (own.task !== MAIN_TASK)
-      core.events.record(own.task, seen.cls, seen.trace, timeout);
+  if (pending === undefined || context.mode !== "promise-hooks") {
+    record(awaiter, seen.cls, seen.trace, timeout);
+    return undefined;
   }
+  context.tagAwait(pending.promise, {
+    awaitTag: true,
+    awaited(frame: Frame): void {
+      if (pending.settled() || !tracking.on) return;
+      try {
+        record(frame, seen.cls, seen.trace, timeout);
+      } catch (error) {
+        internalError(error);
+      }
+    },
+  });
   return undefined;
+}
+
+/** The wait enters the history of the flow that blocks on it, while some event is awaited. */
+function record(
+  frame: Frame,
+  cls: LockClass,
+  trace: Trace,
+  timeout: boolean,
+): void {
+  if (core.events.outstanding === 0) return;
+  const own = frame === context.current() ? context.ensureOwnTask() : frame;
+  if (own.task !== MAIN_TASK) core.events.record(own.task, cls, trace, timeout);
 }
 
 /** A waiter stopped waiting without the event (timeout, abort). */

@@ -202,12 +202,10 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   // before it returns is a dependency of whoever awaits it. Its class is the task() call site.
   const map = lockInit(record, { name: `task ${name}` }, "task", task);
   const life = ecxtEnter(map, record, { task: record, hold: null, next: null });
+  const own: Frame = { task: record, hold: life ?? null, next: null };
   let result: Promise<T> | T;
   try {
-    result = core.context.runInFrame(
-      { task: record, hold: life ?? null, next: null },
-      fn,
-    );
+    result = core.context.runInFrame(own, fn);
   } catch (error) {
     if (life !== undefined) life.released = true;
     return Promise.reject(error);
@@ -220,19 +218,23 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
     record.holds = undefined;
     if (left.length > 0) heldAtEnd(name, left);
   };
-  const done = Promise.resolve(result).then(
-    (value) => {
-      ended();
-      return value;
-    },
-    (error: unknown) => {
-      try {
+  // The task itself waits for the promise `fn` returned (`task("t", () => done.wait())`): its
+  // subscription is the task's own wait, not one of the caller that started it.
+  const done = core.context.runInFrame(own, () =>
+    Promise.resolve(result).then(
+      (value) => {
         ended();
-      } catch (reported) {
-        if (!(reported instanceof ReportError)) throw reported;
-      }
-      throw error;
-    },
+        return value;
+      },
+      (error: unknown) => {
+        try {
+          ended();
+        } catch (reported) {
+          if (!(reported instanceof ReportError)) throw reported;
+        }
+        throw error;
+      },
+    ),
   );
   // Awaiting the task is a wait for its end: holding lock M while awaiting a task that takes
   // M's class closes M → task → M.

@@ -43,15 +43,33 @@ export class Completion {
       if (this.done !== Infinity) this.done--;
       return Promise.resolve();
     }
-    const timed = o?.timeout !== undefined && o.timeout !== Infinity;
-    const refused = eventWait(this.map, this, this.ev, timed);
-    if (refused !== undefined) return Promise.reject(refused);
-    return new Promise<void>((resolve, reject) => {
-      const waiter = new Waiter(resolve, reject, 1, () =>
-        eventWithdrawn(this.ev, this.queue.length > 0),
+    let settled = false;
+    let waiter!: Waiter;
+    const promise = new Promise<void>((resolve, reject) => {
+      waiter = new Waiter(
+        () => {
+          settled = true;
+          resolve();
+        },
+        (reason) => {
+          settled = true;
+          reject(reason);
+        },
+        1,
+        () => eventWithdrawn(this.ev, this.queue.length > 0),
       );
-      this.queue.push(waiter, o, "Completion wait");
     });
+    if (this.map !== undefined) {
+      const timed = o?.timeout !== undefined && o.timeout !== Infinity;
+      // The flow that awaits `promise` is the one that blocks (see eventWait).
+      const refused = eventWait(this.map, this, this.ev, timed, {
+        promise,
+        settled: () => settled,
+      });
+      if (refused !== undefined) return Promise.reject(refused);
+    }
+    this.queue.push(waiter, o, "Completion wait");
+    return promise;
   }
 
   /** Wakes one waiter; with none waiting, lets the next wait through. */

@@ -13,7 +13,7 @@ import {
   type Report,
 } from "../../../src/index.js";
 import { deferred as plainDeferred, fresh } from "../../helpers/edges.js";
-import { assertVerdicts, edgesAmong } from "./support.js";
+import { assertVerdicts, edgesAmong, later } from "./support.js";
 
 beforeEach(() => fresh());
 
@@ -40,7 +40,7 @@ async function waitThenRaise(
   const waiter = task("waiter", () => raise.wait());
   await task(name, async () => {
     const blocked = waitFor.wait();
-    void task("helper", () => waitFor.complete());
+    later("helper", () => waitFor.complete());
     await blocked;
     raise.complete();
   });
@@ -93,7 +93,7 @@ describe("dept.rst: How DEPT works, 2nd example (mutex A, completion B)", () => 
     await task("Y", async () => {
       const release = await A.acquire();
       const blocked = B.wait();
-      void task("helper", () => B.complete()); // this round's completer needs no A
+      later("helper", () => B.complete()); // this round's completer needs no A
       await blocked;
       release();
     });
@@ -128,7 +128,7 @@ describe("dept.rst: How DEPT works, 2nd example (mutex A, completion B)", () => 
     await task("Y", async () => {
       const release = await A.acquire();
       const blocked = B.wait();
-      void task("helper", () => B.complete());
+      later("helper", () => B.complete());
       await blocked;
       release();
     });
@@ -153,7 +153,7 @@ describe("dept.rst: How DEPT works, 2nd example (mutex A, completion B)", () => 
     await task("Y", async () => {
       const release = await A.acquire();
       const blocked = B.wait();
-      void task("helper", () => B.complete());
+      later("helper", () => B.complete());
       await blocked;
       release();
     });

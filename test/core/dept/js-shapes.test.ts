@@ -13,7 +13,7 @@ import {
 } from "../../../src/index.js";
 import { fresh, macrotask } from "../../helpers/edges.js";
 import { prng } from "../../primitives/support.js";
-import { assertVerdicts, edgesAmong } from "./support.js";
+import { assertVerdicts, edgesAmong, later } from "./support.js";
 
 beforeEach(() => fresh());
 
@@ -466,7 +466,7 @@ describe("producer/consumer with a Condition never reports", () => {
     await macrotask();
     await task("B", async () => {
       const blocked = done.wait();
-      void task("completer", () => done.complete());
+      later("completer", () => done.complete());
       await blocked;
       const r = await lock.acquire();
       go = true;
@@ -476,6 +476,68 @@ describe("producer/consumer with a Condition never reports", () => {
     await cvWaiter;
     assertVerdicts([{ kind: "circular-dependency", classes: ["done", "cv"] }]);
   });
+});
+
+describe("a request/reply handshake that subscribes to the reply before sending the request", () => {
+  // Requesters: `const answered = reply.wait(); request.complete(); await answered`.
+  // Responders: `await request.wait(); reply.complete()`. A requester never blocks before it
+  // has sent its request, so this cannot deadlock. The interleaving below (two requesters, two
+  // responders) makes a responder wait for `request` inside `reply`'s event context; had the
+  // requester's `reply.wait()` counted as a wait when it was called — before its
+  // `request.complete()` — it would have closed request → reply → request.
+  async function handshake(
+    subscribe: (reply: Completion) => Promise<unknown>,
+  ): Promise<void> {
+    const request = new Completion({ name: "request" });
+    const reply = new Completion({ name: "reply" });
+    const responder = () =>
+      task("responder", async () => {
+        await request.wait();
+        reply.complete();
+      });
+    const requester = (send: Promise<void>) =>
+      task("requester", async () => {
+        const answered = subscribe(reply);
+        await send;
+        request.complete();
+        await answered;
+      });
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { opened, open };
+    };
+    const [g1, g2] = [gate(), gate()];
+    const a = responder();
+    await macrotask();
+    const r1 = requester(g1.opened);
+    const r2 = requester(g2.opened);
+    await macrotask();
+    g1.open(); // r1 sends: responder a answers r1
+    await macrotask();
+    const b = responder(); // b waits for a request inside reply's event context
+    await macrotask();
+    g2.open(); // r2 sends: b answers r2
+    await Promise.all([a, b, r1, r2]);
+  }
+
+  it("is not reported: the reply wait counts from the requester's await, after it sent", async () => {
+    await handshake((reply) => reply.wait());
+    assertVerdicts([]);
+    // The responder's side is real: reply depends on request. The requester added nothing.
+    assert.deepEqual(edgesAmong("request", "reply"), ["reply -> request"]);
+  });
+
+  it(
+    "is not reported when the reply is subscribed through Promise.all before sending",
+    {
+      todo: "a combinator subscribes at once; the wait is counted then, not at the requester's await",
+    },
+    async () => {
+      await handshake((reply) => Promise.all([reply.wait()]));
+      assertVerdicts([]);
+    },
+  );
 });
 
 describe("AA through events: a task waits for an event of a class only it raises", () => {
@@ -512,7 +574,7 @@ describe("AA through events: a task waits for an event of a class only it raises
     const next = task("next", () => second.wait());
     await task("runner", async () => {
       const blocked = first.wait();
-      void task("starter", () => first.complete());
+      later("starter", () => first.complete());
       await blocked;
       second.complete();
     });

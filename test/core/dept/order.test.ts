@@ -16,7 +16,7 @@ import {
   tracker,
 } from "../../../src/index.js";
 import { fresh, macrotask } from "../../helpers/edges.js";
-import { assertVerdicts, edgesAmong } from "./support.js";
+import { assertVerdicts, edgesAmong, later } from "./support.js";
 
 let M: Mutex;
 let C: Completion;
@@ -40,7 +40,7 @@ async function holderOfMWaitsForC(): Promise<void> {
   await task("holder", async () => {
     const release = await M.acquire();
     const blocked = C.wait();
-    void task("helper", () => C.complete());
+    later("helper", () => C.complete());
     await blocked;
     release();
   });

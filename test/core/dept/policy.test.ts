@@ -14,7 +14,7 @@ import {
   tracker,
 } from "../../../src/index.js";
 import { captureLog, fresh, macrotask } from "../../helpers/edges.js";
-import { assertVerdicts } from "./support.js";
+import { assertVerdicts, later } from "./support.js";
 
 let log: ReturnType<typeof captureLog>;
 beforeEach(() => {
@@ -120,7 +120,7 @@ describe("policy: 'throw'", () => {
     await task("holder", async () => {
       const release = await M.acquire();
       const blocked = C.wait();
-      void task("helper", () => C.complete());
+      later("helper", () => C.complete());
       await blocked;
       release();
     });

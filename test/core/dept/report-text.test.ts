@@ -11,7 +11,7 @@ import {
   tracker,
 } from "../../../src/index.js";
 import { fresh } from "../../helpers/edges.js";
-import { assertVerdicts, escape, sourceOf } from "./support.js";
+import { assertVerdicts, escape, sourceOf, later } from "./support.js";
 
 const src = sourceOf(import.meta.url);
 
@@ -41,7 +41,7 @@ describe("a completion waited for under a mutex whose class the completer takes"
     await task("drain", async () => {
       const release = await M.acquire(); // drain takes the lock
       const blocked = done.wait(); // drain waits for done
-      void task("helper", () => done.complete());
+      later("helper", () => done.complete());
       await blocked;
       release();
     });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tracker } from "../../../src/index.js";
+import { task, tracker } from "../../../src/index.js";
 
 export interface Verdict {
   kind: string;
@@ -64,4 +64,16 @@ export function sourceOf(moduleUrl: string): {
 
 export function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Raises an event from a task of its own once the caller has started to await (one microtask
+ * later): a wait counts only when its flow blocks on it, and an event raised before the await
+ * means the awaiting flow never blocked.
+ */
+export function later(name: string, raise: () => void): void {
+  void task(name, async () => {
+    await null;
+    raise();
+  });
 }

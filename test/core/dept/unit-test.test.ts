@@ -16,7 +16,7 @@ import {
   type Report,
 } from "../../../src/index.js";
 import { fresh } from "../../helpers/edges.js";
-import { assertVerdicts, edgesAmong } from "./support.js";
+import { assertVerdicts, edgesAmong, later } from "./support.js";
 
 beforeEach(() => fresh());
 
@@ -74,7 +74,7 @@ describe("dept_unit_test.c", () => {
     await task("ut", async () => {
       waiters.push(task("waiter", () => d1.wait())); // [S] d1
       const w2 = d2.wait(); // [W] d2
-      void task("helper", () => d2.complete());
+      later("helper", () => d2.complete());
       await w2;
       d1.complete(); // [E] d1: d1 → d2
       assert.deepEqual(edgesAmong("d1", "d2"), ["d1 -> d2"]);
@@ -82,7 +82,7 @@ describe("dept_unit_test.c", () => {
 
       waiters.push(task("waiter", () => d2.wait())); // [S] d2
       const w1 = d1.wait(); // [W] d1
-      void task("helper", () => d1.complete());
+      later("helper", () => d1.complete());
       await w1;
       d2.complete(); // [E] d2: d2 → d1 closes the cycle
     });
