@@ -18,6 +18,7 @@
 // fire-and-forget submission from inside held work is reported too; `detach(fn)` opts out.
 import {
   lockAbandoned,
+  lockAcquire,
   lockAcquireAt,
   lockGranted,
   lockPending,
@@ -40,6 +41,7 @@ const LIBRARY_FRAME =
  * The running stack without the libraries' frames (async-lock's multi-key acquire and
  * p-queue's addAll reach the lock through the library): a report starts at the user's line.
  * Called only when the validator needs a stack (a chain it has not seen); formatted later.
+ * Locks the user calls directly (async-mutex, p-limit) skip it: no library frame can be there.
  */
 export function librarySite(): Trace {
   const limit = Error.stackTraceLimit;
@@ -100,14 +102,7 @@ export function acquireVia<T>(
   onGrant: (value: T, grant: Grant, core: LockCore) => T,
 ): Promise<T> {
   if (core.map === undefined || !tracking.on) return start();
-  const attempt = lockAcquireAt(
-    core.map,
-    core.instance,
-    0,
-    undefined,
-    trylock,
-    librarySite,
-  );
+  const attempt = lockAcquire(core.map, core.instance, 0, undefined, trylock);
   if (attempt instanceof DeadlockError) return Promise.reject(attempt);
   if (attempt === undefined) return start();
   const hold = attempt;
@@ -203,19 +198,15 @@ export function submit(
   map: LockMap | undefined,
   instance: object,
   permit: boolean,
+  throughLibrary: boolean,
 ): Submission | DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   const frame = submitter();
   let hold: HeldLock | undefined;
   if (permit) {
-    const attempt = lockAcquireAt(
-      map,
-      instance,
-      0,
-      undefined,
-      false,
-      librarySite,
-    );
+    const attempt = throughLibrary
+      ? lockAcquireAt(map, instance, 0, undefined, false, librarySite)
+      : lockAcquire(map, instance, 0, undefined, false);
     if (attempt instanceof DeadlockError) return attempt;
     hold = attempt;
   }

@@ -185,7 +185,7 @@ function acquire(
   if (reentersDomain(this, name))
     return state.raw.call(this, key, fn, cb, opts);
   const map = classMap(state, this, name);
-  const s = submit(map, keyToken(state, name), true);
+  const s = submit(map, keyToken(state, name), true, true);
   if (s instanceof DeadlockError) {
     dropKey(state, name);
     if (typeof cb === "function") {

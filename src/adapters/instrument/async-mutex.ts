@@ -20,7 +20,7 @@
 import type { MutexInterface, SemaphoreInterface } from "async-mutex";
 import {
   lockAbandoned,
-  lockAcquireAt,
+  lockAcquire,
   lockInit,
   runHolding,
   tracking,
@@ -30,7 +30,6 @@ import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
   acquireVia,
   kTracked,
-  librarySite,
   lockCore,
   releaseTokenless,
   reportingReleaser,
@@ -188,14 +187,7 @@ function waitForUnlock(this: Sync, a?: Arg, b?: Arg): Promise<void> {
   const t = stateOf(this);
   const core = t.core;
   if (core.map !== undefined && tracking.on && !t.trylock) {
-    const attempt = lockAcquireAt(
-      core.map,
-      core.instance,
-      0,
-      undefined,
-      false,
-      librarySite,
-    );
+    const attempt = lockAcquire(core.map, core.instance, 0, undefined, false);
     if (attempt instanceof DeadlockError) return Promise.reject(attempt);
     if (attempt !== undefined) lockAbandoned(attempt);
   }

@@ -33,7 +33,7 @@ export function trackLimit<T extends LimitLike>(
     );
   if ((inner as { [kTracked]?: unknown })[kTracked] !== undefined) return inner;
   const limit = function limit(fn: Fn, ...args: unknown[]): Promise<unknown> {
-    const s = submit(map, limit, inner.concurrency !== Infinity);
+    const s = submit(map, limit, inner.concurrency !== Infinity, false);
     if (s === undefined) return inner(fn, ...args);
     if (s instanceof DeadlockError) return Promise.reject(s);
     return args.length === 0

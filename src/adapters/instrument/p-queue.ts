@@ -62,7 +62,7 @@ export function trackQueue<T extends object>(
 function add(this: QueueLike, fn: Task, options?: unknown): Promise<unknown> {
   const t = (this as QueueLike & { [kTracked]: State })[kTracked];
   if (typeof fn !== "function") return t.raw.call(this, fn, options);
-  const s = submit(t.map, this, this.concurrency !== Infinity);
+  const s = submit(t.map, this, this.concurrency !== Infinity, true);
   if (s === undefined) return t.raw.call(this, fn, options);
   if (s instanceof DeadlockError) return Promise.reject(s);
   return t.raw
