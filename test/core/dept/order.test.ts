@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import {
   Completion,
+  Condition,
   Mutex,
   deferred,
   task,
@@ -180,6 +181,22 @@ describe("waits in another task or context do not count", () => {
 });
 
 describe("a wait that does not block is no wait", () => {
+  it("holding its mutex: a Condition.wait whose signal was already aborted starts no event context", async () => {
+    const lock = new Mutex({ key: "lock" });
+    const cv = new Condition({ key: "cv" });
+    const aborted = AbortSignal.abort(new Error("stop"));
+    await task("caller", async () => {
+      const release = await lock.acquire();
+      await assert.rejects(cv.wait(lock, { signal: aborted }), /stop/);
+      const m = await M.acquire(); // would be inside cv's context, had the wait counted
+      m();
+      cv.notify();
+      release();
+    });
+    assert.deepEqual(edgesAmong("cv", "M", "lock"), []);
+    assertVerdicts([]);
+  });
+
   it("holding M: a done completion, a settled deferred and a finished task add no edge", async () => {
     const D = deferred<void>({ key: "D" });
     D.resolve();
