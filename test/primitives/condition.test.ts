@@ -130,7 +130,7 @@ trackingOnAndOff((tracked) => {
   it("a timed-out wait rejects with TimeoutError only once it holds the mutex again", async () => {
     const m = new Mutex({ name: "m" });
     const cv = new Condition();
-    let outcome: unknown;
+    let outcome = undefined as unknown;
     const waiter = task("waiter", async () => {
       const release = await m.acquire();
       try {
