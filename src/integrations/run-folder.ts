@@ -7,9 +7,9 @@
 // main process merges them (src/report/merge.ts: union by stable class id, cycle search on the
 // union) into one document, the run's graph file. A cycle that only the union has fails the run.
 //
-//   <run folder>/<test file, URI-encoded>.<pid>.<thread>.<n>.json   one per test file (or process)
-//   <output, default .waitgraph/<runner>.json>                      the merged document
-import { randomBytes } from "node:crypto";
+//   <run folder>/<test file, URI-encoded>.<pid>.<thread>.<n>.<random>.json   one per test file
+//   <output, default .waitgraph/<runner>.json>                                the merged document
+import { createHash, randomBytes } from "node:crypto";
 import {
   mkdirSync,
   mkdtempSync,
@@ -19,7 +19,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import {
+  basename,
+  dirname,
+  isAbsolute,
+  join,
+  relative,
+  resolve,
+} from "node:path";
 import { threadId } from "node:worker_threads";
 import type { CircularDependencyReport } from "../core/report.js";
 import { tracker } from "../core/tracker.js";
@@ -42,7 +49,7 @@ export function createRunFolder(runner: string): string {
   return mkdtempSync(join(tmpdir(), `waitgraph-${runner}-`));
 }
 
-let written = 0;
+let documentsWritten = 0;
 
 /**
  * Writes this process's reports and graph into `dir`, named after `testFile`. Synchronous (it runs
@@ -56,7 +63,7 @@ export function writeProcessDocument(dir: string, testFile: string): void {
       waitgraph: VERSION,
       root: process.cwd(),
     });
-    const name = `${encodeURIComponent(testFile)}.${process.pid}.${threadId}.${written++}.${randomBytes(3).toString("hex")}.json`;
+    const name = `${fileKey(testFile)}.${process.pid}.${threadId}.${documentsWritten++}.${randomBytes(3).toString("hex")}.json`;
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, name), renderDocument(document));
   } catch (error) {
@@ -71,6 +78,8 @@ export interface RunOutcome {
   files: string[];
   /** Cycles only the union of the files' graphs has: each fails the run. */
   found: CircularDependencyReport[];
+  /** Reports the test processes made themselves (each already failed a test or a file). */
+  reported: number;
   /** Where the merged document was written, if anywhere. */
   output: string | undefined;
   /** Documents that could not be read (a process killed while writing one). */
@@ -98,7 +107,7 @@ export function finishRun(
     // No test process wrote anything (tracking off, or no test ran).
   }
   for (const name of names) {
-    const source = sourceOf(name, cwd);
+    const source = sourceOf(name);
     try {
       inputs.push({
         source,
@@ -111,7 +120,7 @@ export function finishRun(
   rmSync(dir, { recursive: true, force: true });
   const files = [...new Set(inputs.map((i) => i.source))];
   if (inputs.length === 0)
-    return { files, found: [], output: undefined, unreadable };
+    return { files, found: [], reported: 0, output: undefined, unreadable };
   const { document, found } = mergeDocuments(inputs, { waitgraph: VERSION });
   let written: string | undefined;
   if (output !== undefined) {
@@ -119,13 +128,28 @@ export function finishRun(
     mkdirSync(dirname(written), { recursive: true });
     writeFileSync(written, renderDocument(document));
   }
-  return { files, found, output: written, unreadable };
+  const reported = document.reports.length - found.length;
+  return { files, found, reported, output: written, unreadable };
 }
 
-/** `test/a.test.ts` from `test%2Fa.test.ts.123.0.0.ab12cd.json`; relative to `cwd` when absolute. */
-function sourceOf(name: string, cwd: string): string {
-  const file = decodeURIComponent(name.split(".").slice(0, -5).join("."));
-  return file.startsWith("/") ? relative(cwd, file) : file;
+/**
+ * The test file as the first part of a document's name: relative to the working directory (all
+ * test processes of a run share it), URI-encoded. A path too long for a file name (255 bytes)
+ * keeps its base name and a hash of the rest.
+ */
+function fileKey(testFile: string): string {
+  const file = isAbsolute(testFile)
+    ? relative(process.cwd(), testFile)
+    : testFile;
+  const key = encodeURIComponent(file);
+  if (key.length <= 180) return key;
+  const hash = createHash("sha256").update(file).digest("hex").slice(0, 12);
+  return encodeURIComponent(`…${hash}/${basename(file)}`).slice(-180);
+}
+
+/** `test/a.test.ts` from `test%2Fa.test.ts.123.0.0.ab12cd.json`. */
+function sourceOf(name: string): string {
+  return decodeURIComponent(name.split(".").slice(0, -5).join("."));
 }
 
 /** The merged graph file: `WAITGRAPH_OUTPUT`, else `fallback`; `off` (or `false`, `0`) for none. */
@@ -154,10 +178,17 @@ export function describeOutcome(outcome: RunOutcome, cwd: string): string {
       : "";
   const n = outcome.files.length;
   const of = `${n} test file${n === 1 ? "" : "s"}`;
+  const { found, reported } = outcome;
   lines.push(
-    outcome.found.length === 0
-      ? `waitgraph: no circular dependency across ${of}${where}`
-      : `waitgraph: ${outcome.found.length} circular ${outcome.found.length === 1 ? "dependency" : "dependencies"} across ${of} that no single file saw${where}`,
+    found.length > 0
+      ? `waitgraph: ${plural(found.length, "circular dependency", "circular dependencies")} across ${of} that no single file saw${where}`
+      : reported > 0
+        ? `waitgraph: ${of}, ${plural(reported, "report", "reports")} (each failed where it was made), no cycle across files${where}`
+        : `waitgraph: ${of}, no reports${where}`,
   );
   return lines.join("\n") + "\n";
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
