@@ -130,7 +130,7 @@ trackingOnAndOff((tracked) => {
   it("a timed-out wait rejects with TimeoutError only once it holds the mutex again", async () => {
     const m = new Mutex({ name: "m" });
     const cv = new Condition();
-    let outcome = undefined as unknown;
+    let outcome: unknown;
     const waiter = task("waiter", async () => {
       const release = await m.acquire();
       try {
@@ -145,7 +145,7 @@ trackingOnAndOff((tracked) => {
     await flush();
     const other = await m.acquire(); // holds the mutex when the timeout fires
     await tick(100);
-    assert.equal(outcome, undefined, "still waiting for the mutex");
+    assert.equal(outcome === undefined, true, "still waiting for the mutex");
     other();
     await waiter;
     assert.ok(outcome instanceof TimeoutError);
