@@ -228,14 +228,14 @@ export function layout(input: LayoutInput): Layout {
     const middle = chain.slice(1, -1).map(waypoint);
     const A = nodes[a]!;
     const B = nodes[b]!;
-    // A back edge leaves its node's left side and enters the other's right side, a little low,
-    // so that A → B and B → A between neighbours are two distinct curves.
-    const drop = back ? Math.min(10, A.height / 4) : 0;
+    // A back edge leaves its node's left side and enters the other's right side (and bows, in
+    // the renderer), so that A → B and B → A between neighbours are two distinct curves. The
+    // height of each port is set by spreadPorts.
     const start = back
-      ? { x: A.x, y: A.y + A.height / 2 + drop }
+      ? { x: A.x, y: A.y + A.height / 2 }
       : { x: A.x + A.width, y: A.y + A.height / 2 };
     const end = back
-      ? { x: B.x + B.width, y: B.y + B.height / 2 + drop }
+      ? { x: B.x + B.width, y: B.y + B.height / 2 }
       : { x: B.x, y: B.y + B.height / 2 };
     return {
       points: [start, ...(back ? middle.reverse() : middle), end],
@@ -243,6 +243,7 @@ export function layout(input: LayoutInput): Layout {
       selfLoop: false,
     };
   });
+  spreadPorts(edges, input.edges, nodes);
   const width = Math.max(
     MARGIN * 2,
     ...nodes.map((v) => v.x + v.width + MARGIN),
@@ -253,6 +254,42 @@ export function layout(input: LayoutInput): Layout {
     ...edges.flatMap((e) => e.points.map((p) => p.y + MARGIN)),
   );
   return { nodes, edges, width, height };
+}
+
+/**
+ * Edges that meet a node on the same side get ports of their own, spread over that side in the
+ * order of where their other ends are, so that arrowheads do not sit on one another.
+ */
+function spreadPorts(
+  edges: LayoutEdge[],
+  ends: readonly (readonly [number, number])[],
+  nodes: readonly LayoutNode[],
+): void {
+  const sides = new Map<string, { point: Point; toward: Point }[]>();
+  const attach = (node: number, point: Point, toward: Point): void => {
+    const side = `${node}:${point.x === nodes[node]!.x ? "left" : "right"}`;
+    let list = sides.get(side);
+    if (list === undefined) sides.set(side, (list = []));
+    list.push({ point, toward });
+  };
+  edges.forEach((e, k) => {
+    if (e.selfLoop) return;
+    const [a, b] = ends[k]!;
+    const pts = e.points;
+    attach(a, pts[0]!, pts[1]!);
+    attach(b, pts[pts.length - 1]!, pts[pts.length - 2]!);
+  });
+  for (const [side, list] of sides) {
+    const node = nodes[Number(side.split(":")[0])]!;
+    list.sort((p, q) => p.toward.y - q.toward.y || p.toward.x - q.toward.x);
+    const span = Math.min(node.height - 12, 8 * (list.length - 1));
+    list.forEach(({ point }, i) => {
+      point.y =
+        node.y +
+        node.height / 2 +
+        (list.length === 1 ? 0 : -span / 2 + (span * i) / (list.length - 1));
+    });
+  }
 }
 
 /**
