@@ -1,6 +1,7 @@
 // Errors are classes with a stable `code`. Callers match on `code` or `instanceof`, never on
 // message text. Messages say what was expected and what was received.
 import type { Report } from "./report.js";
+import { withoutOwnFrames } from "./stack.js";
 
 export class WaitgraphError extends Error {
   readonly code: string;
@@ -24,6 +25,7 @@ export class DeadlockError extends WaitgraphError {
   constructor(report: Report) {
     super("ERR_WAITGRAPH_DEADLOCK", headline(report));
     this.report = report;
+    if (this.stack !== undefined) this.stack = withoutOwnFrames(this.stack);
   }
 }
 
@@ -33,6 +35,7 @@ export class ReportError extends WaitgraphError {
   constructor(report: Report) {
     super("ERR_WAITGRAPH_REPORT", headline(report));
     this.report = report;
+    if (this.stack !== undefined) this.stack = withoutOwnFrames(this.stack);
   }
 }
 

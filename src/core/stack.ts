@@ -74,9 +74,30 @@ export function userFrames(trace: Trace | undefined, max = 12): SourceFrame[] {
       line: Number(m[3]),
       column: Number(m[4]),
     });
-    if (frames.length === max) break;
   }
-  return frames;
+  // Library frames (a pool's internals, a test runner's) say less than the user's own lines:
+  // keep them only when the stack has nothing else.
+  const own = frames.filter((f) => !f.file.includes("/node_modules/"));
+  return (own.length > 0 ? own : frames).slice(0, max);
+}
+
+/**
+ * An error's stack without waitgraph's own frames, so that a DeadlockError thrown from an
+ * acquire points at the user's call, not at the seam it was raised in.
+ */
+export function withoutOwnFrames(stack: string): string {
+  return stack
+    .split("\n")
+    .filter((line) => {
+      const m = FRAME.exec(line);
+      if (m === null) return true;
+      const file = normalizeFile(m[2] ?? "");
+      return (
+        !ownPaths.some((p) => file.startsWith(p)) &&
+        !ownUrls.some((u) => file.startsWith(u))
+      );
+    })
+    .join("\n");
 }
 
 function normalizeFile(file: string): string {
