@@ -1,0 +1,53 @@
+// The seam with tracking compiled out: the honest baseline of every "× untracked" ratio.
+//
+// bench/build.ts bundles a primitive (src/primitives/mutex.ts …) with esbuild and resolves its
+// imports of src/core/seam.ts to this file instead. The result is the same lock code, byte for
+// byte, with `tracking.on` a frozen `false` and every seam call a no-op, so what the tracked
+// build costs on top of it is exactly the tracker. No other part of src/core reaches the bundle
+// (the build checks its inputs), so no promise hooks are installed and no tracker exists.
+//
+// It exports what src/primitives imports from the seam, each typed as its real counterpart:
+// when the seam's signatures change, the typecheck points here. A primitive that starts
+// importing a name this file lacks fails to bundle, and its untracked benchmarks are skipped
+// with that error in docs/benchmarks.md — add the name here. `runHolding` still runs its
+// callback: an untracked lock must stay a working lock.
+import type * as seam from "../../src/core/seam.js";
+
+export type {
+  AcquireAnnotations,
+  EventState,
+  Frame,
+  HeldLock,
+  LockMap,
+} from "../../src/core/seam.js";
+
+/** Constant false: the primitives' `if (tracking.on)` branches are never taken. */
+export const tracking: { readonly on: boolean } = Object.freeze({ on: false });
+
+const nothing = (): undefined => undefined;
+
+export const lockInit: typeof seam.lockInit = nothing;
+export const checkClassOptions: typeof seam.checkClassOptions = nothing;
+export const checkAnnotations: typeof seam.checkAnnotations = nothing;
+export const lockAcquire: typeof seam.lockAcquire = nothing;
+export const lockPending: typeof seam.lockPending = nothing;
+export const lockGranted: typeof seam.lockGranted = nothing;
+export const lockGrantedNow: typeof seam.lockGrantedNow = nothing;
+export const lockTaken: typeof seam.lockTaken = nothing;
+export const lockRelease: typeof seam.lockRelease = nothing;
+export const lockAbandoned: typeof seam.lockAbandoned = nothing;
+export const lockReleasedTwice: typeof seam.lockReleasedTwice = nothing;
+export const assertion: typeof seam.assertion = nothing;
+export const adopt: typeof seam.adopt = nothing;
+export const runHolding: typeof seam.runHolding = (_hold, fn) => fn();
+
+// Waits and events (DEPT). The event state is plain data the primitive keeps either way.
+export const newEventState: typeof seam.newEventState = () => ({
+  requestGen: 0,
+  requestTrace: undefined,
+});
+export const eventWait: typeof seam.eventWait = nothing;
+export const eventWithdrawn: typeof seam.eventWithdrawn = nothing;
+export const eventRaise: typeof seam.eventRaise = nothing;
+export const awaitIsWait: typeof seam.awaitIsWait = nothing;
+export const heldBy: typeof seam.heldBy = nothing;
