@@ -567,6 +567,14 @@ export function lockAcquireAt(
   return capturingAt(at, () => lockAcquire(map, instance, read, o, trylock));
 }
 
+/**
+ * Whether held lists are exact: with promise hooks they are; the AsyncLocalStorage fallback
+ * cannot see a bare `await m.acquire()` (context.ts), so a hold it does not find proves nothing.
+ */
+export function heldListsExact(): boolean {
+  return context.mode === "promise-hooks";
+}
+
 /** The current task's live hold of `instance`, if it holds it. */
 export function heldBy(instance: object): HeldLock | undefined {
   if (!tracking.on) return undefined;

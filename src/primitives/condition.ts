@@ -11,6 +11,7 @@ import {
   eventWait,
   eventWithdrawn,
   heldBy,
+  heldListsExact,
   lockAcquire,
   lockGranted,
   lockInit,
@@ -54,10 +55,10 @@ export class Condition {
       return Promise.reject(error);
     }
     const held = tracking.on ? heldBy(mutex) : undefined;
-    if (
-      !mutex.isLocked() ||
-      (tracking.on && mutex.map !== undefined && held === undefined)
-    )
+    // Without exact held lists (the ALS fallback) only the mutex's own state can be checked.
+    const holderKnown =
+      tracking.on && mutex.map !== undefined && heldListsExact();
+    if (!mutex.isLocked() || (holderKnown && held === undefined))
       return Promise.reject(
         new InvalidArgumentError(
           "Expected the caller to hold `mutex` when it calls Condition.wait, got a mutex it does not hold",
@@ -73,7 +74,9 @@ export class Condition {
         ? o.signal.reason
         : eventWait(this.map, this, this.ev, timed);
     let again: HeldLock | undefined;
-    if (tracking.on) {
+    // Re-taken as a tracked hold only when the caller's hold was tracked: a hold nobody
+    // releases would be reported as held at the task's end.
+    if (held !== undefined) {
       const attempt = lockAcquire(mutex.map, mutex, 0, undefined, false);
       if (attempt instanceof DeadlockError) refused ??= attempt;
       else again = attempt;
