@@ -239,31 +239,32 @@ function captureSiteTrace(skip: Skip): Trace {
  * Source mapping happens once per site, when the class's name is first printed.
  */
 function rawSite(skip: Skip): string {
+  // Most constructions are called straight from user code: two frames are enough, and a
+  // capture costs in proportion to its depth. A lock made inside waitgraph's own adapters
+  // needs a deeper look.
+  return siteWithin(skip, 2) ?? siteWithin(skip, 10) ?? "(unknown)";
+}
+
+const asCallSites = (_error: Error, callSites: NodeJS.CallSite[]) => callSites;
+
+function siteWithin(skip: Skip, depth: number): string | undefined {
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
-  Error.stackTraceLimit = 8;
-  let site = "(unknown)";
+  Error.stackTraceLimit = depth;
   try {
-    Error.prepareStackTrace = (_error, callSites) => callSites;
+    Error.prepareStackTrace = asCallSites;
     const holder: { stack?: unknown } = {};
     Error.captureStackTrace(holder, skip as never);
     const sites = holder.stack as NodeJS.CallSite[] | undefined;
     for (const cs of sites ?? []) {
+      // isUserFile understands file:// URLs (ESM) as well as paths: no URL parsing here.
       const file = cs.getFileName() ?? cs.getScriptNameOrSourceURL() ?? "";
-      if (
-        !isUserFile(
-          file.startsWith("file://")
-            ? decodeURIComponent(new URL(file).pathname)
-            : file,
-        )
-      )
-        continue;
-      site = `${file}:${cs.getLineNumber() ?? 0}:${cs.getColumnNumber() ?? 0}`;
-      break;
+      if (isUserFile(file))
+        return `${file}:${cs.getLineNumber() ?? 0}:${cs.getColumnNumber() ?? 0}`;
     }
+    return undefined;
   } finally {
     Error.prepareStackTrace = prepare;
     Error.stackTraceLimit = limit;
   }
-  return site;
 }
