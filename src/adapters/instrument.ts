@@ -20,6 +20,10 @@ import { instrumentAsyncLock } from "./instrument/async-lock.js";
 import { instrumentAsyncMutex } from "./instrument/async-mutex.js";
 import { instrumentPLimit } from "./instrument/p-limit.js";
 import { instrumentPQueue } from "./instrument/p-queue.js";
+import { instrumentPg } from "./pg.js";
+import { instrumentGenericPool } from "./generic-pool.js";
+import { instrumentTarn } from "./tarn.js";
+import { instrumentKnex } from "./knex.js";
 
 export interface Instrumentation {
   /** The exports the application gets instead of `exports` (may be `exports`, changed). */
@@ -45,6 +49,10 @@ export const instrumentations: ReadonlyMap<string, Instrumentation> = new Map<
     { instrument: instrumentPLimit, esm: ["default", "limitFunction"] },
   ],
   ["p-queue", { instrument: instrumentPQueue, esm: ["default"] }],
+  ["pg", { instrument: instrumentPg }],
+  ["generic-pool", { instrument: instrumentGenericPool }],
+  ["tarn", { instrument: instrumentTarn }],
+  ["knex", { instrument: instrumentKnex }],
 ]);
 
 const done = new WeakMap<object, unknown>();

@@ -1,0 +1,228 @@
+// Pools are semaphores. What the pg, generic-pool, tarn and knex adapters share: a pool is one
+// lock class (its construction site, or the `name`/`key` given), a checked-out resource is a
+// held permit of it from checkout until it is given back, and a checkout is validated when it is
+// asked for, before anything waits.
+//
+// What that proves: a task that holds a resource of a pool and waits for another resource of the
+// same pool is recursive locking — the pool-starvation deadlock that needs only as many such
+// tasks as the pool has resources (knex #1040, #1909; node-postgres #2927; generic-pool #85).
+// The run that shows it need not hang: one request against a pool of two reports it.
+// `A.connect(); B.connect()` in one task and `B.connect(); A.connect()` in another is a
+// circular dependency between the pools' classes.
+//
+// Design limits, written where they bite:
+//  * A resource is given back by value (`pool.release(resource)`), so the permit is found by
+//    the resource: one loan of a resource at a time, as the pools themselves require.
+//  * A pool's promise must be a native promise for the holder's continuation to be known (a
+//    pool configured with another Promise library is validated but its holders are not seen).
+//  * Tracking that is off when a pool is tracked leaves the pool untouched for good, as it
+//    leaves a waitgraph lock made then untracked.
+import {
+  lockAbandoned,
+  lockAcquire,
+  lockAcquireAt,
+  lockGranted,
+  lockInit,
+  lockPending,
+  lockRelease,
+  lockReleasedTwice,
+  tracking,
+  type HeldLock,
+  type LockMap,
+} from "../core/seam.js";
+import { DeadlockError, expected } from "../core/errors.js";
+import type { LockClassKey, Skip } from "../core/lock-class.js";
+import type { Frame } from "../core/held-lock.js";
+import type { Trace } from "../core/stack.js";
+
+/** How a tracked pool's class is named. Without either, the class is the tracking call's site. */
+export interface PoolOptions {
+  /** The class's display name (and the instance's). */
+  name?: string;
+  /** A stable class: every pool tracked with the same string (or LockClassKey) shares it. */
+  key?: string | LockClassKey;
+}
+
+/** Validates the options given to a `track…` function (throws InvalidArgumentError). */
+export function checkPoolOptions(options: PoolOptions | undefined): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null)
+    throw expected("options", "an object", options);
+  for (const name of Object.keys(options))
+    if (name !== "name" && name !== "key")
+      throw expected("options", "an object with `name` or `key`", name);
+}
+
+/**
+ * Marks a pool (or a constructor, or a module's factory) as instrumented. A global symbol, so
+ * that two installed copies of waitgraph, which share one tracker, do not wrap it twice.
+ */
+const kTrackedPool: unique symbol = Symbol.for("waitgraph.pool/v1") as never;
+
+export function isTracked(target: object): boolean {
+  return (target as { [kTrackedPool]?: true })[kTrackedPool] === true;
+}
+
+export function markTracked(target: object): void {
+  Object.defineProperty(target, kTrackedPool, { value: true });
+}
+
+/** Shadows a library method on one object; non-enumerable, so the object prints as before. */
+export function defineMethod(
+  target: object,
+  name: string,
+  value: unknown,
+): void {
+  Object.defineProperty(target, name, {
+    value,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+/**
+ * The running stack, for a lock a library will take later, off this stack (a knex builder runs
+ * when it is awaited). Formatting is deferred until a report needs it; the report then shows
+ * the user's frames first, as for every other trace.
+ */
+export function callSite(): Trace {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 32;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, callSite);
+  Error.stackTraceLimit = limit;
+  return holder;
+}
+
+/** A pool's configured size, when it is one. */
+export function sizeOf(max: unknown): number | undefined {
+  return typeof max === "number" && Number.isInteger(max) && max > 0
+    ? max
+    : undefined;
+}
+
+/** Does this held list hold anything? (Cheap: a few frames, walked only to the first live hold.) */
+export function holdsAny(frame: Frame | undefined): boolean {
+  for (let f: Frame | null = frame ?? null; f !== null; f = f.next)
+    if (f.hold !== null && !f.hold.released) return true;
+  return false;
+}
+
+export type Attempt = HeldLock | DeadlockError | undefined;
+
+/** One tracked pool: its class, its loans, and the checkout an outer entry point validated. */
+export class Permits {
+  private readonly loans = new Map<unknown, HeldLock>();
+  /** The last permit of each returned resource, to tell a double release from a stranger. */
+  private readonly returned = new WeakMap<object, HeldLock>();
+  private validated: Attempt = undefined;
+  private hasValidated = false;
+
+  constructor(
+    readonly pool: object,
+    readonly map: LockMap,
+  ) {}
+
+  /**
+   * Tracks `pool` as a class of its own (`skip`: the tracking function, for the site).
+   * `capacity`, the pool's size when known: a pool of one that is asked for a second resource by
+   * its holder hangs for certain, a larger one once every resource is held that way.
+   */
+  static create(
+    pool: object,
+    options: PoolOptions | undefined,
+    type: string,
+    skip: Skip,
+    capacity: unknown,
+  ): Permits | undefined {
+    const map = lockInit(pool, options, type, skip, sizeOf(capacity));
+    return map === undefined ? undefined : new Permits(pool, map);
+  }
+
+  /**
+   * A checkout is asked for: validated now, with the running stack, or with `at` (where the user
+   * asked, when the library checks out later, off the user's stack). Inside `withAttempt`, the
+   * attempt an outer entry point already validated is used instead — `pool.query` validates once
+   * although it checks out through `pool.connect`.
+   */
+  attempt(at?: Trace): Attempt {
+    if (this.hasValidated) {
+      const taken = this.validated;
+      this.hasValidated = false;
+      this.validated = undefined;
+      return taken;
+    }
+    if (!tracking.on) return undefined;
+    return at === undefined
+      ? lockAcquire(this.map, this.pool, 0, undefined, false)
+      : lockAcquireAt(this.map, this.pool, 0, undefined, false, at);
+  }
+
+  /**
+   * Runs `fn`, whose first checkout of this pool (made synchronously, inside the library) is
+   * the attempt `attempt` the caller validated. An attempt `fn` never used is abandoned.
+   */
+  withAttempt<T>(attempt: Attempt, fn: () => T): T {
+    const outer = this.validated;
+    const hadOuter = this.hasValidated;
+    this.validated = attempt;
+    this.hasValidated = true;
+    try {
+      return fn();
+    } finally {
+      const unused = this.hasValidated ? this.validated : undefined;
+      this.validated = outer;
+      this.hasValidated = hadOuter;
+      if (unused !== undefined && !(unused instanceof DeadlockError))
+        lockAbandoned(unused);
+    }
+  }
+
+  /**
+   * `promise` settles with a checked-out resource: the continuation of whoever awaits it holds
+   * the permit from the grant on. The grant is recorded before the promise settles, so the
+   * holder's first step already holds it.
+   */
+  pending<R>(hold: HeldLock, promise: Promise<R>): Promise<R> {
+    const granted = promise.then(
+      (resource) => {
+        this.granted(hold, resource);
+        return resource;
+      },
+      (error: unknown) => {
+        lockAbandoned(hold);
+        throw error;
+      },
+    );
+    lockPending(hold, granted);
+    return granted;
+  }
+
+  /** The pool handed `resource` to the checkout that made `hold`. */
+  granted(hold: HeldLock, resource: unknown): void {
+    lockGranted(hold);
+    this.loans.set(resource, hold);
+  }
+
+  /**
+   * `resource` is being given back (release or destroy). Call before the pool sees it: a pool
+   * may hand it to the next waiter synchronously. Returns false when it was not on loan.
+   */
+  giveBack(resource: unknown): boolean {
+    const hold = this.loans.get(resource);
+    if (hold === undefined) return false;
+    this.loans.delete(resource);
+    if (typeof resource === "object" && resource !== null)
+      this.returned.set(resource, hold);
+    if (!hold.released) lockRelease(hold);
+    return true;
+  }
+
+  /** The pool refused `resource`: a second release of a resource already given back is reported. */
+  refused(resource: unknown): void {
+    if (typeof resource !== "object" || resource === null) return;
+    const hold = this.returned.get(resource);
+    if (hold !== undefined) lockReleasedTwice(hold, this.pool);
+  }
+}

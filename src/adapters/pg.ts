@@ -1,0 +1,198 @@
+// node-postgres: a `pg.Pool` is a semaphore class, a checked-out client a held permit.
+//
+//   const pool = trackPool(new pg.Pool({ max: 2 }));
+//   const client = await pool.connect();   // holds a permit of the pool's class …
+//   await pool.query("select 1");           // … and waits for a second one: recursive locking
+//   client.release();                       // (node-postgres #2927: hangs once enough do this)
+//
+// `pool.connect()` (promise or callback) is a checkout: validated when called, held by the
+// awaiting continuation (or by the callback) from the grant until `client.release()` — from any
+// task: a permit released elsewhere stops counting everywhere. `pool.query()` is a checkout of
+// its own for the length of one query, validated at the user's call. The pool is returned as it
+// was given, with its own `connect`, `query` and clients' `release` reporting through the seam.
+import {
+  lockAbandoned,
+  lockGranted,
+  lockPending,
+  lockRelease,
+  lockReleasedTwice,
+  runAsSubmitter,
+  submitter,
+  type HeldLock,
+} from "../core/seam.js";
+import { DeadlockError, expected } from "../core/errors.js";
+import type { Skip } from "../core/lock-class.js";
+import {
+  checkPoolOptions,
+  defineMethod,
+  isTracked,
+  markTracked,
+  Permits,
+  type PoolOptions,
+} from "./permits.js";
+import { standsFor } from "./instrument/exports.js";
+
+export type { PoolOptions };
+
+/** What waitgraph needs of a `pg.Pool` (structural: pg itself is an optional peer). */
+export interface PgPoolLike {
+  connect(...args: never[]): unknown;
+  query(...args: never[]): unknown;
+}
+
+interface PgClient {
+  release: (...args: unknown[]) => void;
+}
+type ConnectCallback = (
+  error: unknown,
+  client: PgClient | undefined,
+  done: (...args: unknown[]) => void,
+) => void;
+type Connect = (this: unknown, callback?: ConnectCallback) => unknown;
+type Query = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Tracks `pool` and returns it. Its class is the site of this call, or `options.name` /
+ * `options.key`. Tracking a pool twice keeps the first class.
+ */
+export function trackPool<P extends PgPoolLike>(
+  pool: P,
+  options?: PoolOptions,
+): P {
+  return track(pool, options, trackPool);
+}
+
+/**
+ * For `node --import waitgraph/register`: every `new pg.Pool()` made from this module's exports
+ * is tracked, its class the construction site. Returns the same exports, changed (pg's exports
+ * are one shared object, so every importer of pg gets the tracked Pool).
+ */
+export function instrumentPg<
+  M extends { Pool: abstract new (...args: never[]) => PgPoolLike },
+>(pg: M): M {
+  if (typeof pg !== "object" || pg === null || typeof pg.Pool !== "function")
+    throw expected("pg", "the exports of the pg module", pg);
+  if (isTracked(pg.Pool)) return pg;
+  const Base = pg.Pool as unknown as new (...args: unknown[]) => PgPoolLike;
+  const Pool = class Pool extends Base {
+    constructor(...args: unknown[]) {
+      super(...args);
+      track(this, undefined, Pool);
+    }
+  };
+  markTracked(Pool);
+  standsFor(Pool, Base);
+  (pg as { Pool: unknown }).Pool = Pool;
+  return pg;
+}
+
+function isPgPool(value: unknown): value is PgPoolLike {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as PgPoolLike).connect === "function" &&
+    typeof (value as PgPoolLike).query === "function" &&
+    "waitingCount" in value
+  );
+}
+
+function track<P extends PgPoolLike>(
+  pool: P,
+  options: PoolOptions | undefined,
+  skip: Skip,
+): P {
+  if (!isPgPool(pool)) throw expected("pool", "a pg.Pool", pool);
+  checkPoolOptions(options);
+  if (isTracked(pool)) return pool;
+  const made = Permits.create(
+    pool,
+    options,
+    "pg.Pool",
+    skip,
+    (pool as { options?: { max?: unknown } }).options?.max,
+  );
+  if (made === undefined) return pool;
+  const permits = made;
+  markTracked(pool);
+  const connect = pool.connect as unknown as Connect;
+  const query = pool.query as unknown as Query;
+
+  function connectTracked(this: unknown, callback?: ConnectCallback): unknown {
+    const attempt = permits.attempt();
+    if (attempt instanceof DeadlockError) {
+      if (typeof callback !== "function") return Promise.reject(attempt);
+      process.nextTick(callback, attempt, undefined, noop);
+      return undefined;
+    }
+    if (attempt === undefined) return connect.call(this, callback);
+    const hold = attempt;
+    if (typeof callback === "function") {
+      // The callback is the holder: it runs as the task that called connect(), holding the client.
+      const frame = submitter();
+      connect.call(this, (error, client, done) => {
+        if (error !== undefined && error !== null) {
+          lockAbandoned(hold);
+          runAsSubmitter(frame, undefined, () => callback(error, client, done));
+          return;
+        }
+        const release = holdUntilRelease(pool, client!, hold);
+        lockGranted(hold);
+        runAsSubmitter(frame, hold, () => callback(error, client, release));
+      });
+      return undefined;
+    }
+    const granted = (connect.call(this) as Promise<PgClient>).then(
+      (client) => {
+        holdUntilRelease(pool, client, hold);
+        lockGranted(hold);
+        return client;
+      },
+      (error: unknown) => {
+        lockAbandoned(hold);
+        throw error;
+      },
+    );
+    lockPending(hold, granted);
+    return granted;
+  }
+
+  function queryTracked(this: unknown, ...args: unknown[]): unknown {
+    if (typeof args[0] === "function") return query.apply(this, args);
+    const attempt = permits.attempt();
+    if (attempt instanceof DeadlockError) {
+      const callback = args.find((a) => typeof a === "function") as
+        ((error: unknown) => void) | undefined;
+      if (callback === undefined) return Promise.reject(attempt);
+      process.nextTick(callback, attempt);
+      return undefined;
+    }
+    // pg-pool's query checks out through this.connect(), which takes the attempt made here.
+    return permits.withAttempt(attempt, () => query.apply(this, args));
+  }
+
+  defineMethod(pool, "connect", connectTracked);
+  defineMethod(pool, "query", queryTracked);
+  return pool;
+}
+
+/** Wraps this checkout's `client.release` (pg-pool sets a new one per checkout). */
+function holdUntilRelease(
+  pool: object,
+  client: PgClient,
+  hold: HeldLock,
+): (...args: unknown[]) => void {
+  const release = client.release;
+  let released = false;
+  const tracked = function (this: unknown, ...args: unknown[]): void {
+    if (released) lockReleasedTwice(hold, pool);
+    else {
+      released = true;
+      lockRelease(hold);
+    }
+    release.apply(this, args);
+  };
+  client.release = tracked;
+  return tracked;
+}
+
+function noop(): void {}
