@@ -56,7 +56,7 @@ export function captureTrace(): Trace {
   return trace;
 }
 
-const FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
+const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
 
 /** Parses a trace into frames of user code: waitgraph's own frames and runtime internals are dropped. */
 export function userFrames(trace: Trace | undefined, max = 12): SourceFrame[] {
