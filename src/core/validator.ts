@@ -296,34 +296,26 @@ export class Validator {
   ): { path: Edge[]; timeout: boolean } | null | "stop" {
     this.stats.searches++;
     const max = this.limits.searchQueue;
-    if (!timedEdge) {
+    // First without timed edges (a deadlock); then, if asked, through them (a delay).
+    const passes: boolean[] = [];
+    if (!timedEdge) passes.push(false);
+    if (this.reportTimeouts) passes.push(true);
+    for (const throughTimeouts of passes) {
       const path = this.graph.strongPath(
         root,
         rootOnlyXr,
         target,
         targetRead,
         max,
+        throughTimeouts,
       );
       if (path === "overflow") {
         this.limit(frame, "searchQueue", max);
         return "stop";
       }
-      if (path !== null) return { path, timeout: false };
+      if (path !== null) return { path, timeout: throughTimeouts };
     }
-    if (!this.reportTimeouts) return null;
-    const path = this.graph.strongPath(
-      root,
-      rootOnlyXr,
-      target,
-      targetRead,
-      max,
-      true,
-    );
-    if (path === "overflow") {
-      this.limit(frame, "searchQueue", max);
-      return "stop";
-    }
-    return path === null ? null : { path, timeout: true };
+    return null;
   }
 
   /** Adds prev → next, or widens an existing edge's read bits. An untimed wait makes it untimed. */
