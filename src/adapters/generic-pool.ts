@@ -15,7 +15,7 @@ import {
   defineMethod,
   isTracked,
   markTracked,
-  Permits,
+  permitsFor,
   type PoolOptions,
 } from "./permits.js";
 
@@ -32,13 +32,14 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * Tracks `pool` and returns it. Its class is the site of this call, or `options.name` /
- * `options.key`. Tracking a pool twice keeps the first class.
+ * `options.key`. Tracking a pool twice keeps the first class (except that a pool
+ * `waitgraph/register` tracked takes the `name` or `key` given here).
  */
 export function trackPool<P extends GenericPoolLike>(
   pool: P,
   options?: PoolOptions,
 ): P {
-  return track(pool, options, trackPool);
+  return track(pool, options, trackPool, true);
 }
 
 /**
@@ -61,6 +62,7 @@ export function instrumentGenericPool<
       create.apply(this, args) as GenericPoolLike,
       undefined,
       createPool,
+      false,
     );
   };
   markTracked(createPool);
@@ -82,20 +84,20 @@ function track<P extends GenericPoolLike>(
   pool: P,
   options: PoolOptions | undefined,
   skip: Skip,
+  explicit: boolean,
 ): P {
   if (!isGenericPool(pool)) throw expected("pool", "a generic-pool Pool", pool);
   checkPoolOptions(options);
-  if (isTracked(pool)) return pool;
-  const made = Permits.create(
+  const made = permitsFor(
     pool,
     options,
     "generic-pool",
     skip,
     (pool as { max?: unknown }).max,
+    explicit,
   );
   if (made === undefined) return pool;
   const permits = made;
-  markTracked(pool);
   const acquire = pool.acquire as unknown as Method;
   const release = pool.release as unknown as Method;
   const destroy = pool.destroy as unknown as Method;

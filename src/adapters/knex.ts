@@ -30,6 +30,7 @@ import {
   submitter,
   tracking,
   type HeldLock,
+  type LockMap,
 } from "../core/seam.js";
 import { DeadlockError, expected } from "../core/errors.js";
 import type { Skip } from "../core/lock-class.js";
@@ -40,12 +41,13 @@ import {
   holdsAny,
   isTracked,
   markTracked,
+  permitsOf,
   callSite,
   sizeOf,
   type Attempt,
   type PoolOptions,
 } from "./permits.js";
-import { permitsOf, trackInClass, type TarnPoolLike } from "./tarn.js";
+import { trackInClass, type TarnPoolLike } from "./tarn.js";
 
 export type { PoolOptions };
 
@@ -75,7 +77,8 @@ interface TransactionConfig {
 /**
  * Tracks the connection pool of `knex` and returns `knex`. The pool's class is the site of this
  * call, or `options.name` / `options.key`; a pool knex makes again (`destroy()` then
- * `initialize()`) keeps it. Tracking a knex twice keeps the first class.
+ * `initialize()`) keeps it. Tracking a knex twice keeps the first class (except that a knex
+ * `waitgraph/register` tracked takes the `name` or `key` given here).
  */
 export function trackKnex<K extends KnexLike>(
   knex: K,
@@ -102,7 +105,7 @@ export function instrumentKnex<M extends (config: never) => unknown>(
   const knex = function knex(this: unknown, ...args: unknown[]): unknown {
     const made = make.apply(this, args);
     return typeof made === "function" && isClient((made as KnexLike).client)
-      ? track(made as KnexLike, undefined, knex)
+      ? track(made as KnexLike, undefined, knex, false)
       : made;
   };
   for (const name of Object.getOwnPropertyNames(original)) {
@@ -117,24 +120,57 @@ export function instrumentKnex<M extends (config: never) => unknown>(
   return knex as unknown as M;
 }
 
-function track<K extends KnexLike>(
-  knex: K,
+/** The class of one tracked knex: every pool it makes is tracked in it. */
+interface KnexClass {
+  map: LockMap;
+  explicit: boolean;
+}
+const classes = new WeakMap<object, KnexClass>();
+
+function classMap(
+  client: Client,
   options: PoolOptions | undefined,
   skip: Skip,
-): K {
-  if (typeof knex !== "function" || !isClient(knex.client))
-    throw expected("knex", "a knex instance", knex);
-  checkPoolOptions(options);
-  const client = knex.client;
-  if (isTracked(client)) return knex;
-  const map = lockInit(
+): LockMap | undefined {
+  return lockInit(
     client,
     options,
     "knex",
     skip,
     sizeOf((client.pool as { max?: unknown } | undefined)?.max),
   );
+}
+
+function track<K extends KnexLike>(
+  knex: K,
+  options: PoolOptions | undefined,
+  skip: Skip,
+  explicit = true,
+): K {
+  if (typeof knex !== "function" || !isClient(knex.client))
+    throw expected("knex", "a knex instance", knex);
+  checkPoolOptions(options);
+  const client = knex.client;
+  const known = classes.get(client);
+  if (known !== undefined || isTracked(client)) {
+    // Tracked by `waitgraph/register` (the site of knex()): the user's `name` or `key` wins.
+    if (known !== undefined && explicit && !known.explicit) {
+      known.explicit = true;
+      const map =
+        options === undefined ? undefined : classMap(client, options, skip);
+      if (map !== undefined) {
+        known.map = map;
+        const permits =
+          client.pool === undefined ? undefined : permitsOf(client.pool);
+        if (permits !== undefined && !permits.explicit) permits.map = map;
+      }
+    }
+    return knex;
+  }
+  const map = classMap(client, options, skip);
   if (map === undefined) return knex;
+  const cls: KnexClass = { map, explicit };
+  classes.set(client, cls);
   markTracked(client);
   if (client.pool !== undefined) trackInClass(client.pool, map);
 
@@ -144,7 +180,7 @@ function track<K extends KnexLike>(
     "initializePool",
     function (this: Client, ...args: unknown[]) {
       const result = initializePool.apply(this, args);
-      if (this.pool !== undefined) trackInClass(this.pool, map);
+      if (this.pool !== undefined) trackInClass(this.pool, cls.map);
       return result;
     },
   );
@@ -155,6 +191,8 @@ function track<K extends KnexLike>(
   let site: Trace | undefined;
   // The attempt the last `client.transaction()` made, for `_transaction` to tag its promise.
   let lastTransaction: Attempt;
+  // A connection was taken while holding nothing, validated with the user's stack.
+  let freeSited = false;
 
   const acquireConnection = client.acquireConnection;
   defineMethod(client, "acquireConnection", function (this: Client) {
@@ -164,7 +202,10 @@ function track<K extends KnexLike>(
     if (entry !== undefined) {
       attempt = entry.attempt;
       entry = undefined;
-    } else if (permits !== undefined) attempt = permits.attempt(site);
+    } else if (permits !== undefined) {
+      if (site !== undefined && !holdsAny(submitter())) freeSited = true;
+      attempt = permits.attempt(site);
+    }
     if (attempt instanceof DeadlockError) return Promise.reject(attempt);
     if (attempt === undefined) return acquireConnection.call(this);
     if (permits === undefined) {
@@ -203,6 +244,7 @@ function track<K extends KnexLike>(
         !tracking.on
       )
         return transaction.call(this, container, config, outerTx, ...rest);
+      if (!holdsAny(submitter())) freeSited = true;
       const attempt = permits.attempt();
       lastTransaction = attempt;
       const trx = transaction.call(this, container, config, outerTx, ...rest);
@@ -267,18 +309,18 @@ function track<K extends KnexLike>(
     );
 
   // Builders made while holding a lock remember where; running one validates with that site.
+  // So does the first builder made while holding nothing: the stack saved for "a connection
+  // taken while holding nothing" is where every later transaction's connection was taken in a
+  // report, and knex's own frames would say nothing.
   const sites = new WeakMap<object, Trace>();
   for (const name of ["queryBuilder", "raw", "schemaBuilder"] as const) {
     const make = client[name];
     defineMethod(client, name, function (this: unknown, ...args: unknown[]) {
       const builder = make.apply(this, args);
-      if (
-        tracking.on &&
-        typeof builder === "object" &&
-        builder !== null &&
-        holdsAny(submitter())
-      )
-        sites.set(builder, callSite());
+      if (tracking.on && typeof builder === "object" && builder !== null) {
+        const holding = holdsAny(submitter());
+        if (holding || !freeSited) sites.set(builder, callSite());
+      }
       return builder;
     });
   }

@@ -111,6 +111,47 @@ export function holdsAny(frame: Frame | undefined): boolean {
 
 export type Attempt = HeldLock | DeadlockError | undefined;
 
+const byPool = new WeakMap<object, Permits>();
+
+/** The permits of a pool this copy of waitgraph tracks. */
+export function permitsOf(pool: object): Permits | undefined {
+  return byPool.get(pool);
+}
+
+/**
+ * Tracks `pool` as a class of its own (`skip`: the tracking function, for the site), and returns
+ * the Permits the caller instruments it with — or undefined when there is nothing to instrument:
+ * tracking is off, or the pool is tracked already. A pool that `waitgraph/register` tracked (its
+ * class the construction site) and that the user now tracks with a `name` or `key` takes the
+ * user's class. `capacity`, the pool's size when known: a pool of one asked for a second resource
+ * by its holder hangs for certain, a larger one once every resource is held that way.
+ */
+export function permitsFor(
+  pool: object,
+  options: PoolOptions | undefined,
+  type: string,
+  skip: Skip,
+  capacity: unknown,
+  explicit: boolean,
+): Permits | undefined {
+  const known = byPool.get(pool);
+  if (known !== undefined || isTracked(pool)) {
+    if (known !== undefined && explicit && !known.explicit) {
+      known.explicit = true;
+      if (options !== undefined) {
+        const map = lockInit(pool, options, type, skip, sizeOf(capacity));
+        if (map !== undefined) known.map = map;
+      }
+    }
+    return undefined;
+  }
+  const map = lockInit(pool, options, type, skip, sizeOf(capacity));
+  if (map === undefined) return undefined;
+  const permits = new Permits(pool, map);
+  permits.explicit = explicit;
+  return permits;
+}
+
 /** One tracked pool: its class, its loans, and the checkout an outer entry point validated. */
 export class Permits {
   private readonly loans = new Map<unknown, HeldLock>();
@@ -118,26 +159,16 @@ export class Permits {
   private readonly returned = new WeakMap<object, HeldLock>();
   private validated: Attempt = undefined;
   private hasValidated = false;
+  /** Tracked by the user's own call (`track…`), not only by `waitgraph/register`. */
+  explicit = false;
 
   constructor(
     readonly pool: object,
-    readonly map: LockMap,
-  ) {}
-
-  /**
-   * Tracks `pool` as a class of its own (`skip`: the tracking function, for the site).
-   * `capacity`, the pool's size when known: a pool of one that is asked for a second resource by
-   * its holder hangs for certain, a larger one once every resource is held that way.
-   */
-  static create(
-    pool: object,
-    options: PoolOptions | undefined,
-    type: string,
-    skip: Skip,
-    capacity: unknown,
-  ): Permits | undefined {
-    const map = lockInit(pool, options, type, skip, sizeOf(capacity));
-    return map === undefined ? undefined : new Permits(pool, map);
+    /** The pool's class; a user's `track…(pool, { name })` may replace register's. */
+    public map: LockMap,
+  ) {
+    markTracked(pool);
+    byPool.set(pool, this);
   }
 
   /**

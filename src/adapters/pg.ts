@@ -27,7 +27,7 @@ import {
   defineMethod,
   isTracked,
   markTracked,
-  Permits,
+  permitsFor,
   type PoolOptions,
 } from "./permits.js";
 import { standsFor } from "./instrument/exports.js";
@@ -53,13 +53,14 @@ type Query = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * Tracks `pool` and returns it. Its class is the site of this call, or `options.name` /
- * `options.key`. Tracking a pool twice keeps the first class.
+ * `options.key`. Tracking a pool twice keeps the first class (except that a pool
+ * `waitgraph/register` tracked takes the `name` or `key` given here).
  */
 export function trackPool<P extends PgPoolLike>(
   pool: P,
   options?: PoolOptions,
 ): P {
-  return track(pool, options, trackPool);
+  return track(pool, options, trackPool, true);
 }
 
 /**
@@ -77,7 +78,7 @@ export function instrumentPg<
   const Pool = class Pool extends Base {
     constructor(...args: unknown[]) {
       super(...args);
-      track(this, undefined, Pool);
+      track(this, undefined, Pool, false);
     }
   };
   markTracked(Pool);
@@ -100,20 +101,20 @@ function track<P extends PgPoolLike>(
   pool: P,
   options: PoolOptions | undefined,
   skip: Skip,
+  explicit: boolean,
 ): P {
   if (!isPgPool(pool)) throw expected("pool", "a pg.Pool", pool);
   checkPoolOptions(options);
-  if (isTracked(pool)) return pool;
-  const made = Permits.create(
+  const made = permitsFor(
     pool,
     options,
     "pg.Pool",
     skip,
     (pool as { options?: { max?: unknown } }).options?.max,
+    explicit,
   );
   if (made === undefined) return pool;
   const permits = made;
-  markTracked(pool);
   const connect = pool.connect as unknown as Connect;
   const query = pool.query as unknown as Query;
 

@@ -15,6 +15,8 @@ import {
   isTracked,
   markTracked,
   Permits,
+  permitsFor,
+  permitsOf,
   type PoolOptions,
 } from "./permits.js";
 import { standsFor } from "./instrument/exports.js";
@@ -34,7 +36,8 @@ interface Operation {
 
 /**
  * Tracks `pool` and returns it. Its class is the site of this call, or `options.name` /
- * `options.key`. Tracking a pool twice keeps the first class.
+ * `options.key`. Tracking a pool twice keeps the first class (except that a pool
+ * `waitgraph/register` tracked takes the `name` or `key` given here).
  */
 export function trackPool<P extends TarnPoolLike>(
   pool: P,
@@ -42,13 +45,13 @@ export function trackPool<P extends TarnPoolLike>(
 ): P {
   if (!isTarnPool(pool)) throw expected("pool", "a tarn Pool", pool);
   checkPoolOptions(options);
-  if (isTracked(pool)) return pool;
-  const permits = Permits.create(
+  const permits = permitsFor(
     pool,
     options,
     "tarn",
     trackPool,
     (pool as { max?: unknown }).max,
+    true,
   );
   if (permits !== undefined) instrumentPool(pool, permits);
   return pool;
@@ -75,12 +78,13 @@ export function instrumentTarn<
     constructor(...args: unknown[]) {
       super(...args);
       if (new.target !== Pool) return;
-      const permits = Permits.create(
+      const permits = permitsFor(
         this,
         undefined,
         "tarn",
         Pool,
         (this as { max?: unknown }).max,
+        false,
       );
       if (permits !== undefined) instrumentPool(this, permits);
     }
@@ -91,21 +95,14 @@ export function instrumentTarn<
   return tarn;
 }
 
-/** @internal The permits of a tracked tarn pool (knex reaches its pool through them). */
-export function permitsOf(pool: object): Permits | undefined {
-  return byPool.get(pool);
+/**
+ * @internal Tracks `pool` in the class `map` (knex: one class per knex, which keeps it when
+ * `initialize()` makes a new pool). A pool already tracked keeps its own.
+ */
+export function trackInClass(pool: TarnPoolLike, map: LockMap): void {
+  if (permitsOf(pool) !== undefined || isTracked(pool)) return;
+  instrumentPool(pool, new Permits(pool, map));
 }
-
-/** @internal Tracks `pool` in an existing class (knex re-creates its pool in `initialize()`). */
-export function trackInClass(pool: TarnPoolLike, map: LockMap): Permits {
-  const known = byPool.get(pool);
-  if (known !== undefined) return known;
-  const permits = new Permits(pool, map);
-  instrumentPool(pool, permits);
-  return permits;
-}
-
-const byPool = new WeakMap<object, Permits>();
 
 function isTarnPool(value: unknown): value is TarnPoolLike {
   return (
@@ -119,8 +116,6 @@ function isTarnPool(value: unknown): value is TarnPoolLike {
 }
 
 function instrumentPool(pool: TarnPoolLike, permits: Permits): void {
-  markTracked(pool);
-  byPool.set(pool, permits);
   const acquire = pool.acquire as unknown as Method;
   const release = pool.release as unknown as Method;
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import Knex, { type Knex as KnexInstance } from "knex";
 import { DeadlockError, heldLocks, tracker } from "../../src/index.js";
-import { trackKnex } from "../../src/adapters/knex.js";
+import { instrumentKnex, trackKnex } from "../../src/adapters/knex.js";
 import { startPostgres, type Postgres } from "../helpers/postgres.js";
 import { assertGraph, fresh } from "../helpers/edges.js";
 import { lineHere, poolSuite } from "./pool-suite.js";
@@ -175,6 +175,33 @@ describe("knex nested transactions", () => {
       await knex.raw("select 1");
     });
     assertGraph([], ["recursive-locking"]);
+  });
+
+  it("tracks every knex made after instrumentKnex, its class the site of knex(), and lets trackKnex name it", async () => {
+    const module = instrumentKnex(Knex);
+    assert.equal(module.knex, module);
+    assert.equal(module.default, module);
+    assert.equal(module.KnexTimeoutError, Knex.KnexTimeoutError);
+    const bySite = module({ client: "pg", connection: db.connection });
+    instances.push(bySite);
+    await bySite.transaction(async () => {
+      assert.match(
+        heldLocks()[0]?.name ?? "",
+        /^knex@test\/adapters\/knex\.test\.ts:\d+:\d+$/,
+      );
+      await bySite.raw("select 1");
+    });
+    assertGraph([], ["recursive-locking"]);
+    const named = trackKnex(
+      module({ client: "pg", connection: db.connection }),
+      {
+        name: "named-later",
+      },
+    );
+    instances.push(named);
+    await named.transaction(async () => {
+      assert.deepEqual(heldLocks(), [{ name: "named-later", read: 0 }]);
+    });
   });
 
   it("names the class after the trackKnex site, or after `name`", async () => {

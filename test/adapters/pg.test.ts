@@ -200,6 +200,17 @@ describe("pg.Pool starvation (node-postgres #2927)", () => {
     assertGraph([], ["recursive-locking"]);
   });
 
+  it("gives a pool that instrumentPg tracked the name a later trackPool gives it", async () => {
+    const module = instrumentPg({ Pool: pg.Pool });
+    const pool = trackPool(new module.Pool({ ...db.connection, max: 2 }), {
+      name: "named-later",
+    });
+    pools.push(pool);
+    const client = await pool.connect();
+    assert.deepEqual(heldLocks(), [{ name: "named-later", read: 0 }]);
+    client.release();
+  });
+
   it("leaves a pool untouched when tracking is off", () => {
     tracker.configure({ enabled: false });
     try {
