@@ -19,7 +19,9 @@
 //    not hold), and `await knex.transaction()` (no handler) holds the connection until commit
 //    or rollback;
 //  * a query builder made while the task holds a lock keeps its creation site for the
-//    validation that happens when it runs. A builder made while holding nothing costs nothing.
+//    validation that happens when it runs (one stack capture). A builder made while holding
+//    nothing costs nothing, except the first, whose site stands for every connection taken
+//    while holding nothing in the reports that follow.
 // Design limits: a `knex.withUserParams()` clone shares the tracking, except that awaiting its
 // `transaction()` without a handler does not hold the connection (its handler form does).
 import {

@@ -17,6 +17,10 @@
 //    pool configured with another Promise library is validated but its holders are not seen).
 //  * Tracking that is off when a pool is tracked leaves the pool untouched for good, as it
 //    leaves a waitgraph lock made then untracked.
+//  * The holder is whoever awaits the pool's own promise. An async helper that awaits the
+//    checkout and returns the resource (`async getClient() { return pool.connect(); }`) keeps
+//    the hold to itself: its caller is not seen holding it (reference/async-context.md §3.1,
+//    the helper-wrapper row). A synchronous wrapper (`() => pool.connect()`) is fine.
 import {
   lockAbandoned,
   lockAcquire,
@@ -48,9 +52,13 @@ export function checkPoolOptions(options: PoolOptions | undefined): void {
   if (options === undefined) return;
   if (typeof options !== "object" || options === null)
     throw expected("options", "an object", options);
-  for (const name of Object.keys(options))
+  for (const [name, value] of Object.entries(options))
     if (name !== "name" && name !== "key")
-      throw expected("options", "an object with `name` or `key`", name);
+      throw expected(
+        `options.${name}`,
+        "absent (a pool's class takes `name` and `key`)",
+        value,
+      );
 }
 
 /**
