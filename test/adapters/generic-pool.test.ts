@@ -11,7 +11,8 @@ import {
 } from "../../src/adapters/generic-pool.js";
 import { startPostgres, type Postgres } from "../helpers/postgres.js";
 import { assertGraph, deferred, fresh } from "../helpers/edges.js";
-import { lineHere, poolSuite } from "./pool-suite.js";
+import { afterWarmUp, lineHere, poolSuite } from "./pool-suite.js";
+import { complianceSuite } from "./compliance.js";
 
 let db: Postgres;
 const pools: Pool<pg.Client>[] = [];
@@ -68,6 +69,26 @@ describe("generic-pool of pg clients, the pool compliance suite", () => {
       };
     },
     endAll: () => endAll(made),
+  });
+});
+
+describe("generic-pool of pg clients, the lock and limiter compliance suite", () => {
+  complianceSuite({
+    permits: 2,
+    make(cls) {
+      const pool = makePool(2, cls);
+      const run = afterWarmUp(
+        async () => {
+          const both = await Promise.all([pool.acquire(), pool.acquire()]);
+          await Promise.all(both.map((client) => pool.release(client)));
+        },
+        (fn) => pool.use(async () => fn()),
+      );
+      return {
+        name: cls,
+        run: run as <T>(fn: () => Promise<T> | T) => Promise<T>,
+      };
+    },
   });
 });
 

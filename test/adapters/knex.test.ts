@@ -8,7 +8,8 @@ import { DeadlockError, heldLocks, tracker } from "../../src/index.js";
 import { instrumentKnex, trackKnex } from "../../src/adapters/knex.js";
 import { startPostgres, type Postgres } from "../helpers/postgres.js";
 import { assertGraph, fresh } from "../helpers/edges.js";
-import { lineHere, poolSuite } from "./pool-suite.js";
+import { afterWarmUp, lineHere, poolSuite } from "./pool-suite.js";
+import { complianceSuite } from "./compliance.js";
 
 let db: Postgres;
 const instances: KnexInstance[] = [];
@@ -57,6 +58,42 @@ describe("knex transactions, the pool compliance suite", () => {
       };
     },
     endAll: () => endAll(instances),
+  });
+});
+
+// The compliance suite's work holds a connection and awaits one macrotask; a transaction's
+// BEGIN round trip would race it, so here a holder is knex's own checkout of a connection.
+describe("knex connections, the lock and limiter compliance suite", () => {
+  complianceSuite({
+    permits: 2,
+    make(cls) {
+      const knex = makeKnex(2, cls);
+      const client = knex.client as {
+        acquireConnection(): Promise<unknown>;
+        releaseConnection(connection: unknown): Promise<void>;
+      };
+      const run = afterWarmUp(
+        async () => {
+          const both = await Promise.all([
+            client.acquireConnection(),
+            client.acquireConnection(),
+          ]);
+          await Promise.all(both.map((c) => client.releaseConnection(c)));
+        },
+        (fn) =>
+          client.acquireConnection().then(async (connection) => {
+            try {
+              return await fn();
+            } finally {
+              await client.releaseConnection(connection);
+            }
+          }),
+      );
+      return {
+        name: cls,
+        run: run as <T>(fn: () => Promise<T> | T) => Promise<T>,
+      };
+    },
   });
 });
 

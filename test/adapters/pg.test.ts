@@ -13,7 +13,8 @@ import {
 import { instrumentPg, trackPool } from "../../src/adapters/pg.js";
 import { endPool, startPostgres, type Postgres } from "../helpers/postgres.js";
 import { assertGraph, deferred, fresh } from "../helpers/edges.js";
-import { lineHere, poolSuite } from "./pool-suite.js";
+import { afterWarmUp, lineHere, poolSuite } from "./pool-suite.js";
+import { complianceSuite } from "./compliance.js";
 
 let db: Postgres;
 const pools: pg.Pool[] = [];
@@ -51,6 +52,33 @@ describe("pg.Pool, the pool compliance suite", () => {
     },
     async endAll() {
       await Promise.all(made.splice(0).map(endPool));
+    },
+  });
+});
+
+describe("pg.Pool, the lock and limiter compliance suite", () => {
+  complianceSuite({
+    permits: 2,
+    make(cls) {
+      const pool = makePool(2, cls);
+      const run = afterWarmUp(
+        async () => {
+          const both = await Promise.all([pool.connect(), pool.connect()]);
+          for (const client of both) client.release();
+        },
+        (fn) =>
+          pool.connect().then(async (client) => {
+            try {
+              return await fn();
+            } finally {
+              client.release();
+            }
+          }),
+      );
+      return {
+        name: cls,
+        run: run as <T>(fn: () => Promise<T> | T) => Promise<T>,
+      };
     },
   });
 });

@@ -181,3 +181,21 @@ export function poolSuite<R>(factory: PoolFactory<R>): void {
     assertGraph([]);
   });
 }
+
+/**
+ * For the lock and limiter compliance suite (./compliance.ts), which expects a lock to let
+ * `permits` holders in as soon as they ask: a pool of real connections opens them one by one,
+ * slower than the suite's work runs. `run` waits, the first time, until `warmUp` (checking out
+ * every resource at once, then giving them back) has opened them all; later runs go straight in,
+ * from the caller's own stack.
+ */
+export function afterWarmUp<T>(
+  warmUp: () => Promise<unknown>,
+  go: (fn: () => Promise<T> | T) => Promise<T>,
+): (fn: () => Promise<T> | T) => Promise<T> {
+  let warm = false;
+  const ready = warmUp().then(() => {
+    warm = true;
+  });
+  return (fn) => (warm ? go(fn) : ready.then(() => go(fn)));
+}

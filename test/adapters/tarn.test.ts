@@ -7,6 +7,7 @@ import { DeadlockError, heldLocks } from "../../src/index.js";
 import { instrumentTarn, trackPool } from "../../src/adapters/tarn.js";
 import { assertGraph, deferred, fresh } from "../helpers/edges.js";
 import { lineHere, poolSuite } from "./pool-suite.js";
+import { complianceSuite } from "./compliance.js";
 
 interface Resource {
   id: number;
@@ -63,6 +64,26 @@ describe("tarn, the pool compliance suite", () => {
       };
     },
     endAll: () => endAll(pools),
+  });
+});
+
+describe("tarn, the lock and limiter compliance suite", () => {
+  complianceSuite({
+    permits: 2,
+    make(cls) {
+      const pool = makePool(2, cls);
+      return {
+        name: cls,
+        run: (fn) =>
+          pool.acquire().promise.then(async (r) => {
+            try {
+              return await fn();
+            } finally {
+              pool.release(r);
+            }
+          }),
+      };
+    },
   });
 });
 
