@@ -80,9 +80,9 @@ function count(
 
 const quick = args.quick === true;
 const params: Params = {
-  processes: count("processes", args.processes, quick ? 2 : 5),
+  processes: count("processes", args.processes, quick ? 2 : 7),
   batches: count("batches", args.batches, quick ? 3 : 5),
-  batchSize: count("batch-size", args["batch-size"], quick ? 20_000 : 200_000),
+  batchSize: count("batch-size", args["batch-size"], quick ? 20_000 : 100_000),
   warmup: count("warmup", args.warmup, quick ? 5_000 : 50_000),
 };
 const filters = args.filter ?? [];
