@@ -49,33 +49,50 @@ export class HeldLock {
   /** Continuations created before a contended grant; they receive the hold at grant. */
   waiters: object[] | null = null;
   chain: ChainRecord | undefined = undefined;
+  /** lockdep's hlock_id: class index and read mode, the unit of chain keys. */
+  readonly id: number;
+
+  // Rarely set, so their defaults live on the prototype (below) and a typical hold carries
+  // ten own fields instead of fifteen: one is made per acquisition.
+  /** Taken with tryAcquire: never validated, looked through for edges. */
+  declare readonly trylock: boolean;
+  declare readonly nestLock: object | undefined;
   /**
    * An event context rather than a lock: a task's whole life (its end is the event its
    * awaiters wait for) or an explicit ecxt_enter. Waits inside it are its dependencies; it is
    * never "re-taken", so it is exempt from recursive-locking.
    */
-  ecxt = false;
+  declare ecxt: boolean;
   /**
    * The acquisition that took over from this one: Condition.wait releases the mutex and takes
    * it again as a new hold, and the caller's releaser must release that one.
    */
-  successor: HeldLock | undefined = undefined;
+  declare successor: HeldLock | undefined;
   /** Set on the token a nest-merged acquisition gets: the shared entry it counts in. */
-  mergedInto: HeldLock | undefined = undefined;
+  declare mergedInto: HeldLock | undefined;
+
   constructor(
     readonly cls: LockClass,
     readonly instance: object,
     readonly read: ReadMode,
-    readonly trylock: boolean,
-    readonly nestLock: object | undefined,
+    trylock: boolean,
+    nestLock: object | undefined,
     readonly task: TaskRecord,
-  ) {}
-
-  /** lockdep's hlock_id: class index and read mode, the unit of chain keys. */
-  get id(): number {
-    return this.cls.index * 4 + this.read;
+  ) {
+    this.id = cls.index * 4 + read;
+    if (trylock) (this as { trylock: boolean }).trylock = true;
+    if (nestLock !== undefined)
+      (this as { nestLock: object }).nestLock = nestLock;
   }
 }
+
+Object.assign(HeldLock.prototype, {
+  trylock: false,
+  nestLock: undefined,
+  ecxt: false,
+  successor: undefined,
+  mergedInto: undefined,
+});
 
 /**
  * A task's held list at one point of its flow: an immutable linked list, newest first. Every

@@ -7,6 +7,7 @@
 // created lazily, the first time a lock of that (key, subclass) is used.
 import { formatSite, isUserFile, userFrames, type Trace } from "./stack.js";
 import type { ClassRef, ReadMode } from "./report.js";
+import type { ChainRecord } from "./held-lock.js";
 import { expected } from "./errors.js";
 
 export const MAX_SUBCLASSES = 8;
@@ -57,6 +58,11 @@ export class LockClass {
   usage = 0;
   /** Forgotten by tracker.reset(): holds of it, still on some task's list, no longer count. */
   retired = false;
+  /**
+   * The validated chain of taking this class with nothing held, per read mode: the most common
+   * acquisition skips the chain-cache lookup (its verdict cannot change: no held lock, no edge).
+   */
+  readonly aloneChain: (ChainRecord | undefined)[] = [undefined, undefined, undefined];
   private cachedName: string | undefined;
   private cachedId: string | undefined;
   nameVersion = 1;
@@ -109,7 +115,8 @@ export class LockClass {
   }
 
   markUsed(read: ReadMode): void {
-    this.usage |= read === 0 ? 1 : 2;
+    const bit = read === 0 ? 1 : 2;
+    if ((this.usage & bit) === 0) this.usage |= bit;
   }
 
   /** lockdep's `{usage}` for a lock only ever taken in process context with irqs on. */

@@ -102,7 +102,7 @@ export class Validator {
     this.merged = false;
     this.acquiring = map;
     this.stats.acquisitions++;
-    const cls = this.classOf(map, subclass);
+    const cls = map.key.classes[subclass] ?? this.classOf(map, subclass);
     if (cls === undefined) return undefined;
     cls.markUsed(read);
 
@@ -131,6 +131,16 @@ export class Validator {
     if (nestLock !== undefined && !holds(frame, nestLock))
       this.nestNotHeld(frame, hold, nestLock);
 
+    // Nothing held: the chain is the class alone, validated once per read mode.
+    if (frame.hold === null && frame.next === null) {
+      const alone = cls.aloneChain[read];
+      if (alone !== undefined) {
+        this.stats.chainHits++;
+        hold.chain = alone;
+        return hold;
+      }
+    }
+
     const next = hold.id;
     const hash = this.chains.hash(frame, next);
     if (this.chains.depth >= this.limits.depth) {
@@ -138,7 +148,7 @@ export class Validator {
       return hold;
     }
     let chain = this.chains.lookup(hash, frame, next);
-    const validate = !trylock && cls.validate;
+    const validate = !trylock && cls.key.validate;
     if (chain !== undefined && (chain.validated || !validate)) {
       this.stats.chainHits++;
       hold.chain = chain;
@@ -158,6 +168,7 @@ export class Validator {
     hold.chain = chain;
     if (!validate) return hold;
     chain.validated = true;
+    if (this.chains.depth === 0) cls.aloneChain[read] = chain;
 
     const held = liveHolds(frame);
     const verdict = this.checkDeadlock(held, hold, frame, chain.trace);
