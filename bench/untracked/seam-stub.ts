@@ -42,9 +42,10 @@ export const adopt: typeof seam.adopt = nothing;
 export const runHolding: typeof seam.runHolding = (_hold, fn) => fn();
 
 // Waits and events (DEPT). The event state is plain data the primitive keeps either way.
-export const newEventState: typeof seam.newEventState = () => ({
+export const newEventState: typeof seam.newEventState = (once = false) => ({
   requestGen: 0,
   requestTrace: undefined,
+  once,
 });
 export const eventWait: typeof seam.eventWait = nothing;
 export const eventWithdrawn: typeof seam.eventWithdrawn = nothing;

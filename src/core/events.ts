@@ -28,10 +28,12 @@ export const HISTORY = 64;
 export interface EventState {
   requestGen: number;
   requestTrace: Trace | undefined;
+  /** The event happens at most once (a deferred settles once): see contextWaits. */
+  readonly once: boolean;
 }
 
-export function newEventState(): EventState {
-  return { requestGen: 0, requestTrace: undefined };
+export function newEventState(once = false): EventState {
+  return { requestGen: 0, requestTrace: undefined, once };
 }
 
 export class EventClock {
@@ -54,9 +56,10 @@ export class EventClock {
     cls: LockClass,
     trace: Trace | undefined,
     timeout: boolean,
+    event?: EventState,
   ): void {
     if (this.outstanding === 0) return;
-    const entry: WaitEntry = { cls, gen: ++this.gen, trace, timeout };
+    const entry: WaitEntry = { cls, gen: ++this.gen, trace, timeout, event };
     const history = (task.history ??= []);
     if (history.length < HISTORY) {
       history.push(entry);
@@ -77,7 +80,13 @@ export class EventClock {
             ...history.slice(task.historyPos),
             ...history.slice(0, task.historyPos),
           ];
-    return ordered.filter((w) => w.gen > ev.requestGen);
+    // An event that happens once cannot have both blocked a flow and then been raised by it:
+    // such a "wait" was a subscription (`d.promise.then(f)`, then `d.resolve()`), not a
+    // dependency. A completion may be completed again by a flow its earlier completion woke,
+    // so there the wait counts; so do waits on other events of the same class (AA).
+    return ordered.filter(
+      (w) => w.gen > ev.requestGen && !(ev.once && w.event === ev),
+    );
   }
 
   /** The event happened. If waiters remain, a new context starts now for them. */

@@ -20,6 +20,8 @@ export interface WaitEntry {
   gen: number;
   trace: Trace | undefined;
   timeout: boolean;
+  /** The event object waited for, when the wait was for an event (not a lock). */
+  event: object | undefined;
 }
 
 /** A validated chain: the ordered (class, read) list it stands for and its first-seen stack. */

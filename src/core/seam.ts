@@ -394,7 +394,7 @@ function waitIn(
   }
   if (ev !== undefined) core.events.request(ev, seen.trace);
   if (pending === undefined || context.mode !== "promise-hooks") {
-    record(awaiter, seen.cls, seen.trace, timeout);
+    record(awaiter, seen.cls, seen.trace, timeout, ev);
     return undefined;
   }
   context.tagAwait(pending.promise, {
@@ -402,7 +402,7 @@ function waitIn(
     awaited(frame: Frame): void {
       if (pending.settled() || !tracking.on) return;
       try {
-        record(frame, seen.cls, seen.trace, timeout);
+        record(frame, seen.cls, seen.trace, timeout, ev);
       } catch (error) {
         internalError(error);
       }
@@ -417,10 +417,12 @@ function record(
   cls: LockClass,
   trace: Trace,
   timeout: boolean,
+  ev: EventState | undefined,
 ): void {
   if (core.events.outstanding === 0) return;
   const own = frame === context.current() ? context.ensureOwnTask() : frame;
-  if (own.task !== MAIN_TASK) core.events.record(own.task, cls, trace, timeout);
+  if (own.task !== MAIN_TASK)
+    core.events.record(own.task, cls, trace, timeout, ev);
 }
 
 /** A waiter stopped waiting without the event (timeout, abort). */

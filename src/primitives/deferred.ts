@@ -19,7 +19,7 @@ export interface Deferred<T> {
 export function deferred<T>(opts?: LockOptions): Deferred<T> {
   const owner = {};
   const map = lockInit(owner, opts, "deferred", deferred);
-  const ev: EventState = newEventState();
+  const ev: EventState = newEventState(true);
   let settle!: { resolve: (v: T) => void; reject: (e: unknown) => void };
   let settled = false;
   const promise = new Promise<T>(
