@@ -195,7 +195,9 @@ export class ClassRegistry {
     map.key.classes[subclass] = cls;
     this.classes.push(cls);
     // lockdep's name_version: a second class with the same display name prints as `name#2`.
-    if (map.key.kind !== "site" || map.key.name !== undefined) {
+    // Only an explicit name or string key can repeat; a site-based name is unique already,
+    // and computing it would format a stack at class creation (formatting waits for a report).
+    if (map.key.kind === "string" || map.key.name !== undefined) {
       const base = cls.baseName + (subclass !== 0 ? `/${subclass}` : "");
       const seen = this.namesInUse.get(base) ?? 0;
       cls.nameVersion = seen + 1;
