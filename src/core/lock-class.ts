@@ -62,7 +62,11 @@ export class LockClass {
    * The validated chain of taking this class with nothing held, per read mode: the most common
    * acquisition skips the chain-cache lookup (its verdict cannot change: no held lock, no edge).
    */
-  readonly aloneChain: (ChainRecord | undefined)[] = [undefined, undefined, undefined];
+  readonly aloneChain: (ChainRecord | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+  ];
   private cachedName: string | undefined;
   private cachedId: string | undefined;
   nameVersion = 1;
