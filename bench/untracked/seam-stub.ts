@@ -27,6 +27,7 @@ export const tracking: { readonly on: boolean } = Object.freeze({ on: false });
 const nothing = (): undefined => undefined;
 
 export const lockInit: typeof seam.lockInit = nothing;
+export const eventInit: typeof seam.eventInit = nothing;
 export const checkClassOptions: typeof seam.checkClassOptions = nothing;
 export const checkAnnotations: typeof seam.checkAnnotations = nothing;
 export const lockAcquire: typeof seam.lockAcquire = nothing;

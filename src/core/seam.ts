@@ -40,20 +40,39 @@ export function lockInit(
   /** How many may hold it at once; 1 for a mutex. Unknown (undefined) claims no certainty. */
   capacity?: number,
 ): LockMap | undefined {
+  const map = classMap(opts, type, skip, capacity);
+  locks.set(instance, map ?? UNTRACKED);
+  return map;
+}
+
+/**
+ * The class data of an event object (a completion, a deferred, a task). Unlike a lock it is
+ * not registered as one: it can be no nest lock and no assertion's subject, and a deferred is
+ * made per use, where a WeakMap entry each costs more than the rest of its tracking.
+ */
+export function eventInit(
+  opts: ClassOptions | undefined,
+  type: string,
+  skip: Skip,
+): LockMap | undefined {
+  return classMap(opts, type, skip, undefined);
+}
+
+function classMap(
+  opts: ClassOptions | undefined,
+  type: string,
+  skip: Skip,
+  capacity: number | undefined,
+): LockMap | undefined {
   checkClassOptions(opts);
-  if (!tracking.on) {
-    locks.set(instance, UNTRACKED);
-    return undefined;
-  }
+  if (!tracking.on) return undefined;
   try {
-    const map: LockMap = {
+    return {
       key: core.validator.registry.keyFor(opts, type, skip),
       type,
       instanceName: opts?.name,
       exclusive: capacity === 1,
     };
-    locks.set(instance, map);
-    return map;
   } catch (error) {
     internalError(error);
     return undefined;

@@ -12,7 +12,7 @@ import {
   awaitIsWait,
   ecxtEnter,
   internalError,
-  lockInit,
+  eventInit,
   report,
 } from "./seam.js";
 
@@ -200,7 +200,7 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   record.holds = [];
   // The task's whole life is the event context of its end (DEPT): everything it waits for
   // before it returns is a dependency of whoever awaits it. Its class is the task() call site.
-  const map = lockInit(record, { name: `task ${name}` }, "task", task);
+  const map = eventInit({ name: `task ${name}` }, "task", task);
   const life = ecxtEnter(map, record, { task: record, hold: null, next: null });
   const own: Frame = { task: record, hold: life ?? null, next: null };
   let result: Promise<T> | T;

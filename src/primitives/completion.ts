@@ -7,7 +7,7 @@ import {
   eventRaise,
   eventWait,
   eventWithdrawn,
-  lockInit,
+  eventInit,
   newEventState,
   type EventState,
   type LockMap,
@@ -28,7 +28,7 @@ export class Completion {
   private readonly ev: EventState = newEventState();
 
   constructor(opts?: LockOptions) {
-    this.map = lockInit(this, opts, "completion", Completion);
+    this.map = eventInit(opts, "completion", Completion);
   }
 
   /** Resolves once completed. A completion already done is consumed without waiting. */

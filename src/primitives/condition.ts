@@ -14,7 +14,7 @@ import {
   heldListsExact,
   lockAcquire,
   lockGranted,
-  lockInit,
+  eventInit,
   lockPending,
   lockRelease,
   newEventState,
@@ -42,7 +42,7 @@ export class Condition {
   private readonly ev: EventState = newEventState();
 
   constructor(opts?: LockOptions) {
-    this.map = lockInit(this, opts, "condition", Condition);
+    this.map = eventInit(opts, "condition", Condition);
   }
 
   /** The caller holds `mutex`; it is released while waiting and held again on return. */

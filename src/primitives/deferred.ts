@@ -4,7 +4,7 @@
 import {
   awaitIsWait,
   eventRaise,
-  lockInit,
+  eventInit,
   newEventState,
   type EventState,
 } from "../core/seam.js";
@@ -17,15 +17,14 @@ export interface Deferred<T> {
 }
 
 export function deferred<T>(opts?: LockOptions): Deferred<T> {
-  const owner = {};
-  const map = lockInit(owner, opts, "deferred", deferred);
+  const map = eventInit(opts, "deferred", deferred);
   const ev: EventState = newEventState(true);
   let settle!: { resolve: (v: T) => void; reject: (e: unknown) => void };
   let settled = false;
   const promise = new Promise<T>(
     (resolve, reject) => (settle = { resolve, reject }),
   );
-  awaitIsWait(promise, map, owner, ev, () => settled);
+  awaitIsWait(promise, map, ev, ev, () => settled);
   const raise = (): boolean => {
     if (settled) return false;
     settled = true;
