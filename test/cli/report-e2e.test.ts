@@ -5,20 +5,14 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { readDocument } from "../../src/report/json.js";
+import { ensureBuilt } from "../helpers/build.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "bin", "waitgraph.js");
@@ -34,26 +28,6 @@ const validateSarif = ajv.compile(
 );
 
 /** Rebuilds dist/ when any file under src/ is newer than the oldest compiled file. */
-function ensureBuilt(): void {
-  const mtimes = (dir: string, ext: RegExp): number[] =>
-    readdirSync(dir, { recursive: true, encoding: "utf8" })
-      .filter((f) => ext.test(f))
-      .map((f) => statSync(join(dir, f)).mtimeMs);
-  const dist = join(root, "dist");
-  const built = existsSync(join(dist, "cli", "main.js"))
-    ? Math.min(...mtimes(dist, /\.js$/))
-    : -Infinity;
-  if (Math.max(...mtimes(join(root, "src"), /\.ts$/)) <= built) return;
-  const build = spawnSync("npm", ["run", "build"], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  assert.equal(
-    build.status,
-    0,
-    `npm run build failed:\n${build.stdout}${build.stderr}`,
-  );
-}
 
 function waitgraph(...args: string[]): {
   status: number | null;

@@ -2,44 +2,18 @@
 // examples and a few fixtures in child processes, as a user's shell would.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { ensureBuilt } from "../helpers/build.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = join(root, "bin", "waitgraph.js");
 let scratch = "";
 
 /** Rebuilds dist/ when any file under src/ is newer than the oldest compiled file. */
-function ensureBuilt(): void {
-  const mtimes = (dir: string, ext: RegExp): number[] =>
-    readdirSync(dir, { recursive: true, encoding: "utf8" })
-      .filter((f) => ext.test(f))
-      .map((f) => statSync(join(dir, f)).mtimeMs);
-  const dist = join(root, "dist");
-  const built = existsSync(join(dist, "cli", "preload.js"))
-    ? Math.min(...mtimes(dist, /\.js$/))
-    : -Infinity;
-  if (Math.max(...mtimes(join(root, "src"), /\.ts$/)) <= built) return;
-  const build = spawnSync("npm", ["run", "build"], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  assert.equal(
-    build.status,
-    0,
-    `npm run build failed:\n${build.stdout}${build.stderr}`,
-  );
-}
 
 interface Run {
   status: number | null;

@@ -2,45 +2,16 @@
 // in a fresh temporary folder, its dependencies "installed" offline as symlinks (waitgraph to
 // this repository, as `file:../..` would; vitest to the one this repository has), run in a child
 // process with a clean environment.
-import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureBuilt } from "../helpers/build.js";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Rebuilds dist/ when any file under src/ is newer than the oldest compiled file. */
-export function ensureBuilt(): void {
-  const mtimes = (dir: string, ext: RegExp): number[] =>
-    readdirSync(dir, { recursive: true, encoding: "utf8" })
-      .filter((f) => ext.test(f))
-      .map((f) => statSync(join(dir, f)).mtimeMs);
-  const dist = join(root, "dist");
-  const built = existsSync(join(dist, "integrations", "node-test.js"))
-    ? Math.min(...mtimes(dist, /\.js$/))
-    : -Infinity;
-  if (Math.max(...mtimes(join(root, "src"), /\.ts$/)) <= built) return;
-  const build = spawnSync("npm", ["run", "build"], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  assert.equal(
-    build.status,
-    0,
-    `npm run build failed:\n${build.stdout}${build.stderr}`,
-  );
-}
 
 /** A copy of `source` (relative to the repository) in a temporary folder, ready to run. */
 export function project(source: string): string {
@@ -99,3 +70,5 @@ export function node(
     output: `${r.stdout}\n${r.stderr}`,
   };
 }
+
+export { ensureBuilt };
