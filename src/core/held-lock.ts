@@ -36,6 +36,8 @@ export interface ChainRecord {
   alt: ChainRecord | undefined;
 }
 
+let acquisitions = 0;
+
 export class HeldLock {
   private releasedFlag = false;
   /** Released — or its class was forgotten by tracker.reset(): a stale hold counts nowhere. */
@@ -53,6 +55,8 @@ export class HeldLock {
   chain: ChainRecord | undefined = undefined;
   /** lockdep's hlock_id: class index and read mode, the unit of chain keys. */
   readonly id: number;
+  /** Acquisition order, process-wide: which of two holds was taken first. */
+  readonly since: number;
 
   // Rarely set, so their defaults live on the prototype (below) and a typical hold carries
   // ten own fields instead of fifteen: one is made per acquisition.
@@ -82,6 +86,7 @@ export class HeldLock {
     readonly task: TaskRecord,
   ) {
     this.id = cls.index * 4 + read;
+    this.since = ++acquisitions;
     if (trylock) (this as { trylock: boolean }).trylock = true;
     if (nestLock !== undefined)
       (this as { nestLock: object }).nestLock = nestLock;

@@ -217,9 +217,37 @@ export function lockRelease(hold: HeldLock): void {
     }
     entry.released = true;
     entry.waiters = null;
+    const frame = context.current();
+    if (frame.task !== entry.task && !entry.ecxt)
+      releasedElsewhere(entry, frame);
     context.dropped(entry);
   } catch (error) {
     internalError(error);
+  }
+}
+
+/**
+ * DEPT's view of a lock released by another task than the one that took it (a permit handed
+ * over, the kernel's folio lock): the release is the lock's event, and its event context began
+ * when the lock was taken. A lock the releaser holds and took after that was waited for inside
+ * the context: a dependency `released class → held class`. Example (dept.rst): Y takes A then
+ * B (A → B); X takes B and hands it to Z; Z takes A, then releases B: B → A closes the cycle.
+ * Waits the releaser finished before releasing left no hold and are not seen.
+ */
+function releasedElsewhere(entry: HeldLock, frame: Frame): void {
+  if (!entry.cls.key.validate) return;
+  let eventTrace: Trace | undefined;
+  const event = (): Trace => (eventTrace ??= captureTrace());
+  for (const held of liveHolds(frame)) {
+    if (held.ecxt || held.since < entry.since || !held.cls.key.validate)
+      continue;
+    core.validator.dependency(
+      entry.cls,
+      held.cls,
+      frame,
+      { wait: held.chain?.trace, start: entry.chain?.trace, event },
+      false,
+    );
   }
 }
 

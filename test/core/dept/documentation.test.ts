@@ -167,32 +167,56 @@ describe("dept.rst: How DEPT works, 1st example (mutex A, folio lock B)", () => 
   // context X: folio_lock B (the folio is unlocked later, by Z)
   // context Z: mutex_lock A; folio_unlock B; mutex_unlock A                     B → A
   // In JS, a folio lock is a permit whose releaser one task hands to another.
-  it(
-    "reports the cycle through a lock released by another task than the one that took it",
-    {
-      todo: "a lock's release is an event only for the held-list checks: a release by another task adds no B → A",
-    },
-    async () => {
-      const A = new Mutex({ key: "A" });
-      const B = new Semaphore(1, { key: "B" });
-      await task("Y", async () => {
-        const a = await A.acquire();
-        const b = await B.acquire();
-        b();
-        a();
-      });
-      // context X: no task() around it, since a task that ends holding a lock is reported; and
-      // it does not await Z (holding B while waiting for Z would be a cycle of its own).
-      const unlockB = await B.acquire(); // handed to Z, which unlocks it
-      const zDone = plainDeferred();
-      void task("Z", async () => {
-        const a = await A.acquire();
-        unlockB();
-        a();
-        zDone.resolve();
-      });
-      await zDone.promise;
-      assertVerdicts([{ kind: "circular-dependency", classes: ["A", "B"] }]);
-    },
-  );
+  it("reports the cycle through a lock released by another task than the one that took it", async () => {
+    const A = new Mutex({ key: "A" });
+    const B = new Semaphore(1, { key: "B" });
+    await task("Y", async () => {
+      const a = await A.acquire();
+      const b = await B.acquire();
+      b();
+      a();
+    });
+    // context X: no task() around it, since a task that ends holding a lock is reported; and
+    // it does not await Z (holding B while waiting for Z would be a cycle of its own).
+    const unlockB = await B.acquire(); // handed to Z, which unlocks it
+    const zDone = plainDeferred();
+    void task("Z", async () => {
+      const a = await A.acquire();
+      unlockB();
+      a();
+      zDone.resolve();
+    });
+    await zDone.promise;
+    assertVerdicts([{ kind: "circular-dependency", classes: ["A", "B"] }]);
+  });
+
+  it("does not report a release by another task that took its own lock before the handed one was taken", async () => {
+    const A = new Mutex({ key: "A" });
+    const B = new Semaphore(1, { key: "B" });
+    await task("Y", async () => {
+      const a = await A.acquire();
+      const b = await B.acquire();
+      b();
+      a();
+    });
+    // Z holds A from before B was taken: B's release never waited for A (outside its context).
+    const zHoldsA = plainDeferred();
+    const handOver = plainDeferred<() => void>();
+    const bReleased = plainDeferred();
+    const z = task("Z", async () => {
+      const a = await A.acquire();
+      zHoldsA.resolve();
+      const unlockB = await handOver.promise;
+      unlockB();
+      bReleased.resolve();
+      a();
+    });
+    await zHoldsA.promise;
+    handOver.resolve(await B.acquire());
+    // Not `await z` while B is still ours: holding B while awaiting Z (who needs A) is a cycle.
+    await bReleased.promise;
+    await z;
+    assertVerdicts([]);
+    assert.deepEqual(edgesAmong("A", "B"), ["A -> B"]);
+  });
 });
