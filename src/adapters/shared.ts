@@ -61,6 +61,19 @@ export function librarySite(): Trace {
   };
 }
 
+/**
+ * A user's `track(x, { name })` or `{ key }` on an object \`waitgraph/register\` already
+ * instrumented: the user's class replaces the construction-site class register gave it (once),
+ * as the pool adapters do. Holds taken before keep the class they were taken with.
+ */
+export function namesAClass(
+  opts: { name?: string; key?: unknown } | undefined,
+): boolean {
+  return (
+    opts !== undefined && (opts.name !== undefined || opts.key !== undefined)
+  );
+}
+
 /** Marks an object an adapter instruments (shared by every installed copy of waitgraph). */
 export const kTracked: unique symbol = Symbol.for(
   "waitgraph.adapter/v1",
@@ -68,7 +81,8 @@ export const kTracked: unique symbol = Symbol.for(
 
 /** A tracked lock as the seam knows it: its class and the instance that stands for it. */
 export interface LockCore {
-  readonly map: LockMap | undefined;
+  /** Replaced once when a user's own `track(x, { name | key })` names an instrumented lock. */
+  map: LockMap | undefined;
   readonly instance: object;
   /** Granted holds not released yet, oldest first: what a release without a token releases. */
   readonly grants: Set<Grant>;

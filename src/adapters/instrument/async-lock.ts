@@ -26,6 +26,7 @@ import {
   enterSubmitted,
   kOriginal,
   kTracked,
+  namesAClass,
   runSubmitted,
   submit,
   type Submission,
@@ -57,9 +58,11 @@ interface AsyncLockLike {
 }
 
 interface State {
-  readonly base: string;
-  readonly display: string;
-  readonly classOf: ((key: string) => string) | undefined;
+  base: string;
+  display: string;
+  classOf: ((key: string) => string) | undefined;
+  /** The user's own track() named the classes (see namesAClass). */
+  named: boolean;
   readonly raw: Acquire;
   /** One class map per key class (created on first use). */
   readonly classes: Map<string, LockMap | undefined>;
@@ -95,12 +98,23 @@ export function trackAsyncLock<T extends object>(
       `Expected \`lock\` to be an AsyncLock, got \`${String(lock)}\``,
     );
   checkAsyncLockOptions(opts);
-  if ((lock as Partial<Tracked>)[kTracked] !== undefined) return lock;
+  const tracked = (lock as Partial<Tracked>)[kTracked];
+  if (tracked !== undefined) {
+    if ((namesAClass(opts) || opts?.classOf !== undefined) && !tracked.named) {
+      tracked.named = true;
+      tracked.base = opts?.key ?? tracked.base;
+      tracked.display = opts?.name ?? tracked.base;
+      tracked.classOf = opts?.classOf ?? tracked.classOf;
+      tracked.classes.clear();
+    }
+    return lock;
+  }
   const base = opts?.key ?? `async-lock@${siteOf(skip)}`;
   const state: State = {
     base,
     display: opts?.name ?? base,
     classOf: opts?.classOf,
+    named: false,
     raw: l.acquire,
     classes: new Map(),
     keys: new Map(),

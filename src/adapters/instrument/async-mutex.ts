@@ -31,6 +31,7 @@ import {
   acquireVia,
   kTracked,
   lockCore,
+  namesAClass,
   releaseTokenless,
   reportingReleaser,
   type Grant,
@@ -67,6 +68,8 @@ interface State {
   readonly trylock: boolean;
   /** The methods the tracked ones replaced, called with the instance as `this`. */
   readonly raw: Pick<Sync, "acquire" | "waitForUnlock" | "release">;
+  /** The user's own track() named its class (see namesAClass). */
+  named: boolean;
 }
 
 type Tracked = Sync & { [kTracked]: State };
@@ -92,8 +95,15 @@ export function trackSync<T extends object>(
     throw new TypeError(
       `Expected \`lock\` to be an async-mutex Mutex or Semaphore, got \`${String(sync)}\``,
     );
-  if ((sync as Partial<Tracked>)[kTracked] !== undefined) return sync;
   const type = isSemaphore(s) ? "async-mutex.Semaphore" : "async-mutex";
+  const tracked = (sync as Partial<Tracked>)[kTracked];
+  if (tracked !== undefined) {
+    if (namesAClass(opts) && !tracked.named) {
+      tracked.named = true;
+      tracked.core.map = lockInit(sync, opts, type, skip) ?? tracked.core.map;
+    }
+    return sync;
+  }
   const map = lockInit(sync, opts, type, skip);
   attach(s, lockCore(map, sync), false);
   return sync;
@@ -112,7 +122,7 @@ function attach(sync: Sync, core: LockCore, trylock: boolean): void {
     configurable: true,
   });
   Object.defineProperties(sync, {
-    [kTracked]: { value: { core, trylock, raw } satisfies State },
+    [kTracked]: { value: { core, trylock, raw, named: false } satisfies State },
     acquire: own(acquire),
     runExclusive: own(runExclusive),
     waitForUnlock: own(waitForUnlock),

@@ -6,10 +6,16 @@
 // function that submits to its own limiter is recursive locking: with every permit held by
 // outer calls waiting for inner ones, nothing moves — p-limit #91, where the process simply
 // exits with the inner work never run. A limiter of `Infinity` never blocks and holds nothing.
-import { lockInit } from "../../core/seam.js";
+import { lockInit, type LockMap } from "../../core/seam.js";
 import { DeadlockError } from "../../core/errors.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
-import { kTracked, runSubmitted, submit, type Submission } from "../shared.js";
+import {
+  kTracked,
+  namesAClass,
+  runSubmitted,
+  submit,
+  type Submission,
+} from "../shared.js";
 import { copyExports } from "./exports.js";
 
 /** A lock class as in waitgraph: `name`, `key` (the construction site by default). */
@@ -22,6 +28,12 @@ export type LimitLike = ((fn: Fn, ...args: unknown[]) => Promise<unknown>) & {
 type PLimit = (concurrency: unknown) => LimitLike;
 
 /** A tracked limiter wrapping `inner`: the same call signature and properties. */
+/** A tracked limiter's class; replaced once when the user's own track() names one. */
+interface LimitState {
+  map: LockMap | undefined;
+  named: boolean;
+}
+
 export function trackLimit<T extends LimitLike>(
   inner: T,
   opts: LimiterOptions | undefined,
@@ -31,16 +43,26 @@ export function trackLimit<T extends LimitLike>(
     throw new TypeError(
       `Expected \`limit\` to be a p-limit function, got \`${String(inner)}\``,
     );
-  if ((inner as { [kTracked]?: unknown })[kTracked] !== undefined) return inner;
+  const tracked = (inner as { [kTracked]?: LimitState })[kTracked];
+  if (tracked !== undefined) {
+    if (namesAClass(opts) && !tracked.named) {
+      tracked.named = true;
+      tracked.map = lockInit(inner, opts, "p-limit", skip) ?? tracked.map;
+    }
+    return inner;
+  }
   const limit = function limit(fn: Fn, ...args: unknown[]): Promise<unknown> {
-    const s = submit(map, limit, inner.concurrency !== Infinity, false);
+    const s = submit(state.map, limit, inner.concurrency !== Infinity, false);
     if (s === undefined) return inner(fn, ...args);
     if (s instanceof DeadlockError) return Promise.reject(s);
     return args.length === 0
       ? inner(runSubmitted as Fn, s, fn)
       : inner(runLimited as Fn, s, fn, args);
   };
-  const map = lockInit(limit, opts, "p-limit", skip);
+  const state: LimitState = {
+    map: lockInit(limit, opts, "p-limit", skip),
+    named: false,
+  };
   for (const name of Reflect.ownKeys(inner)) {
     if (name === "length" || name === "name" || name === "prototype") continue;
     const d = Object.getOwnPropertyDescriptor(inner, name)!;
@@ -65,7 +87,7 @@ export function trackLimit<T extends LimitLike>(
       writable: true,
       configurable: true,
     });
-  Object.defineProperty(limit, kTracked, { value: true });
+  Object.defineProperty(limit, kTracked, { value: state });
   return limit as unknown as T;
 }
 

@@ -17,6 +17,7 @@ import {
   endingError,
   endingValue,
   kTracked,
+  namesAClass,
   runSubmitted,
   submit,
 } from "../shared.js";
@@ -32,8 +33,10 @@ interface QueueLike {
   readonly concurrency: number;
 }
 interface State {
-  readonly map: LockMap | undefined;
+  map: LockMap | undefined;
   readonly raw: Add;
+  /** The user's own track() named its class (see namesAClass). */
+  named: boolean;
 }
 
 /** Tracks `queue` in place and returns it; its class is the caller of `skip`'s site. */
@@ -47,10 +50,18 @@ export function trackQueue<T extends object>(
     throw new TypeError(
       `Expected \`queue\` to be a PQueue, got \`${String(queue)}\``,
     );
-  if ((queue as { [kTracked]?: unknown })[kTracked] !== undefined) return queue;
+  const tracked = (queue as { [kTracked]?: State })[kTracked];
+  if (tracked !== undefined) {
+    if (namesAClass(opts) && !tracked.named) {
+      tracked.named = true;
+      tracked.map = lockInit(queue, opts, "p-queue", skip) ?? tracked.map;
+    }
+    return queue;
+  }
   const state: State = {
     map: lockInit(queue, opts, "p-queue", skip),
     raw: q.add,
+    named: false,
   };
   Object.defineProperties(queue, {
     [kTracked]: { value: state },
