@@ -8,6 +8,7 @@ import AsyncLock from "async-lock";
 import pLimit from "p-limit";
 import PQueue from "p-queue";
 import { tracker } from "../../src/index.js";
+import type { Skip } from "../../src/core/lock-class.js";
 import { track as trackMutex } from "../../src/adapters/async-mutex.js";
 import { track as trackAsyncLock } from "../../src/adapters/async-lock.js";
 import { track as trackLimit } from "../../src/adapters/p-limit.js";
@@ -25,7 +26,7 @@ beforeEach(() => {
 /** What register does when the library makes the object: track it with no options. */
 function asIfRegistered<T>(
   made: T,
-  instrument: (x: T, o: undefined, skip: () => void) => T,
+  instrument: (x: T, o: undefined, skip: Skip) => T,
 ): T {
   return instrument(made, undefined, asIfRegistered);
 }
