@@ -67,6 +67,12 @@ function live(frame: Frame): Frame {
   return f;
 }
 
+function onFrame(frame: Frame, hold: HeldLock): boolean {
+  for (let f: Frame | null = frame; f !== null; f = f.next)
+    if (f.hold === hold) return true;
+  return false;
+}
+
 function withHold(frame: Frame, hold: HeldLock): Frame {
   return { task: frame.task, hold, next: live(frame) };
 }
@@ -83,9 +89,12 @@ const hooks = {
         } else {
           const hold = tag as HeldLock;
           if (!hold.released) {
-            if (hold.granted) frame = withHold(frame, hold);
-            else (hold.waiters ??= []).push(promise);
-          }
+            // A hold resumed by Condition.wait may already be on the awaiter's frame.
+            if (hold.granted) {
+              if (!hold.resumed || !onFrame(frame, hold))
+                frame = withHold(frame, hold);
+            } else (hold.waiters ??= []).push(promise);
+          } else if (hold.suspended) (hold.waiters ??= []).push(promise);
         }
       }
     }
@@ -193,7 +202,9 @@ export const context = {
     hold.waiters = null;
     for (const w of waiters) {
       const t = w as Tagged;
-      t[kFrame] = withHold(t[kFrame] ?? ROOT, hold);
+      const frame = t[kFrame] ?? ROOT;
+      // A resumed hold (Condition.wait) may be on the frame already: never list it twice.
+      if (!onFrame(frame, hold)) t[kFrame] = withHold(frame, hold);
     }
   },
 

@@ -70,10 +70,12 @@ export class HeldLock {
    */
   declare ecxt: boolean;
   /**
-   * The acquisition that took over from this one: Condition.wait releases the mutex and takes
-   * it again as a new hold, and the caller's releaser must release that one.
+   * Released for a while by Condition.wait, to be taken again by the same waiter: counts
+   * nowhere meanwhile, and continuations awaiting the wait receive it back when it is resumed.
    */
-  declare successor: HeldLock | undefined;
+  declare suspended: boolean;
+  /** Was suspended and resumed at least once: it may already be on the frames it returns to. */
+  declare resumed: boolean;
   /** Set on the token a nest-merged acquisition gets: the shared entry it counts in. */
   declare mergedInto: HeldLock | undefined;
 
@@ -97,7 +99,8 @@ Object.assign(HeldLock.prototype, {
   trylock: false,
   nestLock: undefined,
   ecxt: false,
-  successor: undefined,
+  suspended: false,
+  resumed: false,
   mergedInto: undefined,
 });
 

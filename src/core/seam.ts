@@ -642,3 +642,23 @@ export function lockGrantedNow(
   hold.granted = true;
   context.tagAcquire(promise, hold);
 }
+
+/** Condition.wait: the caller's hold is released while it waits (it counts nowhere). */
+export function lockSuspend(hold: HeldLock): void {
+  if (hold.mergedInto !== undefined) return;
+  // Marked, not dropped from any frame: the frames that hold it now are the ones that must
+  // hold it again (a helper's caller included); meanwhile `released` hides it everywhere.
+  hold.suspended = true;
+  hold.granted = false;
+  hold.released = true;
+  hold.waiters = null;
+}
+
+/** …and held again when the waiter has the mutex back: every frame holding it sees it again. */
+export function lockResume(hold: HeldLock): void {
+  if (!hold.suspended) return;
+  hold.suspended = false;
+  hold.resumed = true;
+  hold.released = false;
+  lockGranted(hold);
+}

@@ -49,11 +49,7 @@ export function releaser(
       return;
     }
     released = true;
-    if (hold !== undefined) {
-      let latest = hold;
-      while (latest.successor !== undefined) latest = latest.successor;
-      lockRelease(latest);
-    }
+    if (hold !== undefined) lockRelease(hold);
     lock.giveBack(want);
   };
 }

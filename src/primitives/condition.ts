@@ -13,14 +13,14 @@ import {
   heldBy,
   heldListsExact,
   lockAcquire,
-  lockGranted,
+  lockAbandoned,
   eventInit,
   lockPending,
-  lockRelease,
+  lockResume,
+  lockSuspend,
   newEventState,
   tracking,
   type EventState,
-  type HeldLock,
   type LockMap,
 } from "../core/seam.js";
 import {
@@ -65,7 +65,9 @@ export class Condition {
         ),
       );
 
-    if (held !== undefined) lockRelease(held);
+    // The caller's own hold is suspended, not replaced: every frame that holds it — the caller's,
+    // and the caller's caller when the wait sits in a helper — holds the mutex again on return.
+    if (held !== undefined) lockSuspend(held);
     mutex.giveBack();
     const timed = o?.timeout !== undefined && o.timeout !== Infinity;
     // Aborted already: no wait at all, so no event context either.
@@ -73,19 +75,17 @@ export class Condition {
       o?.signal?.aborted === true
         ? o.signal.reason
         : eventWait(this.map, this, this.ev, timed);
-    let again: HeldLock | undefined;
-    // Re-taken as a tracked hold only when the caller's hold was tracked: a hold nobody
-    // releases would be reported as held at the task's end.
+    // Taking the mutex again is validated as an acquisition (with the held list as it is
+    // while waiting); the record that comes back only carries the verdict.
     if (held !== undefined) {
-      const attempt = lockAcquire(mutex.map, mutex, 0, undefined, false);
-      if (attempt instanceof DeadlockError) refused ??= attempt;
-      else again = attempt;
+      const check = lockAcquire(mutex.map, mutex, 0, undefined, false);
+      if (check instanceof DeadlockError) refused ??= check;
+      else if (check !== undefined) lockAbandoned(check);
     }
-    if (held !== undefined && again !== undefined) held.successor = again;
 
     const retake = (settle: () => void): void => {
       const granted = (): void => {
-        if (again !== undefined) lockGranted(again);
+        if (held !== undefined) lockResume(held);
         settle();
       };
       if (mutex.take()) granted();
@@ -113,7 +113,7 @@ export class Condition {
       );
       this.queue.push(waiter, o, "Condition wait");
     });
-    if (again !== undefined) lockPending(again, pending);
+    if (held !== undefined) lockPending(held, pending);
     return pending;
   }
 

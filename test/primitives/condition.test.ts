@@ -285,3 +285,42 @@ describe("under the AsyncLocalStorage fallback (no promise hooks)", () => {
     );
   });
 });
+
+describe("Condition.wait inside a helper", () => {
+  // The usual shape: `async function waitFor() { while (!ready) await cv.wait(m) }`. The
+  // caller of the helper holds the mutex again when the helper returns.
+  it("gives the mutex back to the helper's caller, who can wait again and assert it", async () => {
+    tracker.reset();
+    tracker.configure({ enabled: true, policy: "silent" });
+    const m = new Mutex({ name: "m" });
+    const cv = new Condition({ name: "cv" });
+    let stage = 0;
+    const waitFor = async (n: number) => {
+      while (stage < n) await cv.wait(m);
+    };
+    const advance = async (to: number) => {
+      await m.runExclusive(() => {
+        stage = to;
+        cv.notifyAll();
+      });
+    };
+    await m.runExclusive(async () => {
+      const first = waitFor(1);
+      setImmediate(() => void advance(1));
+      await first;
+      assert.deepEqual(
+        heldLocks().map((h) => h.name),
+        ["m"],
+      );
+      m.assertHeld();
+      const second = cv.wait(m);
+      setImmediate(() => void advance(2));
+      await second;
+    });
+    assert.equal(m.isLocked(), false);
+    assert.deepEqual(
+      tracker.reports().map((r) => r.kind),
+      [],
+    );
+  });
+});
