@@ -106,8 +106,12 @@ export class EventClock {
     if (this.outstanding > 0) this.outstanding--;
   }
 
+  /**
+   * tracker.reset(): no event is awaited any more as far as recording goes. The clock itself
+   * never restarts — event objects and histories from before the reset keep their generations,
+   * and those must stay comparable with new ones.
+   */
   reset(): void {
-    this.gen = 0;
     this.outstanding = 0;
   }
 }

@@ -41,7 +41,9 @@ export class TopologicalOrder {
     out: (n: number) => Iterable<number>,
     inn: (n: number) => Iterable<number>,
   ): void {
-    if (!this.usable) return;
+    // A self-edge (a recursive reader re-reading its class: legal) orders nothing else, and a
+    // topological order of the other edges stays valid: keep the fast path.
+    if (!this.usable || from === to) return;
     const lb = this.ord[to]!;
     const ub = this.ord[from]!;
     if (lb > ub) return;

@@ -162,12 +162,25 @@ export function lockAcquire(
       return new DeadlockError(finding);
     if (hold !== undefined && v.merged) return mergedHold(hold);
     if (hold !== undefined && hold.task.holds !== undefined)
-      hold.task.holds.push(hold);
+      keep(hold.task.holds, hold);
     return hold;
   } catch (error) {
     internalError(error);
     return undefined;
   }
+}
+
+/**
+ * An explicit task's holds, checked when it ends. A long-lived task (a worker loop) takes
+ * locks forever: released ones are dropped whenever the list doubles, so it stays as long as
+ * what the task holds, amortised O(1) per acquisition.
+ */
+function keep(holds: HeldLock[], hold: HeldLock): void {
+  holds.push(hold);
+  if (holds.length < 64 || (holds.length & (holds.length - 1)) !== 0) return;
+  let live = 0;
+  for (const h of holds) if (!h.released) holds[live++] = h;
+  holds.length = live;
 }
 
 /** A nest-merged acquisition shares the held entry; only its release is its own. */

@@ -100,6 +100,9 @@ function configure(options: TrackerOptions): void {
         );
       if (!Number.isInteger(value) || (value as number) < 1)
         throw expected(`limits.${name}`, "a positive integer", value);
+      // Edges are keyed from * 0x10000 + to (graph.ts): at most 65,535 classes.
+      if (name === "classes" && (value as number) > 0xffff)
+        throw expected("limits.classes", "at most 65535", value);
     }
   }
   if (policy !== undefined) core.reporter.policy = policy;
@@ -169,6 +172,7 @@ export const tracker = {
   reset(): void {
     core.validator.reset();
     core.reporter.reset();
+    core.events.reset();
   },
   snapshot,
   stats,
@@ -195,12 +199,21 @@ export const tracker = {
 export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   if (typeof name !== "string") throw expected("name", "a string", name);
   if (typeof fn !== "function") throw expected("fn", "a function", fn);
-  if (!core.tracking.on) return Promise.resolve().then(fn);
+  if (!core.tracking.on) {
+    // As with tracking on: fn starts now, synchronously; its outcome settles the task.
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   const record = newTask(name);
   record.holds = [];
   // The task's whole life is the event context of its end (DEPT): everything it waits for
   // before it returns is a dependency of whoever awaits it. Its class is the task() call site.
-  const map = eventInit({ name: `task ${name}` }, "task", task);
+  // Keyed by name, not by call site: a `spawn(name, fn)` wrapper must not make every task of
+  // the program one class. Use stable names; a name per request is a class per request.
+  const map = eventInit({ key: `task ${name}` }, "task", task);
   const life = ecxtEnter(map, record, { task: record, hold: null, next: null });
   const own: Frame = { task: record, hold: life ?? null, next: null };
   let result: Promise<T> | T;

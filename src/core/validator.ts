@@ -372,7 +372,8 @@ export class Validator {
     this.stats.waits++;
     this.finding = undefined;
     const cls = this.classOf(map, 0);
-    if (cls === undefined) return undefined;
+    // `validate: false` (DEPT's nocheck map): its waits and events are ignored.
+    if (cls === undefined || !cls.key.validate) return undefined;
     const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);
     // A timed wait is cached under its own key (slot 3 of the class: no lock has read mode 3).
     // Its verdict — a delay at worst, searched only with `reportTimeouts` — must not answer for
@@ -427,6 +428,7 @@ export class Validator {
     },
     timeout: boolean,
   ): Report | undefined {
+    if (!event.key.validate || !waited.key.validate) return undefined;
     const existing = this.graph.edge(event.index, waited.index);
     if (existing !== undefined && (timeout || !existing.timeout))
       return undefined;

@@ -16,6 +16,7 @@
 //
 // Design limits: a snapshot keeps no task names, so a merged report's task is the input the
 // closing edge came from; and no DEPT [S] [W] [E] view (the snapshot keeps one stack per side).
+import { WaitgraphError } from "../core/errors.js";
 import {
   DEP_EN,
   DEP_ER,
@@ -113,8 +114,9 @@ export function mergeDocuments(
 
   const ids = [...classes.keys()];
   if (ids.length > 0xffff)
-    throw new RangeError(
-      `cannot merge more than 65535 classes, got ${ids.length}`,
+    throw new WaitgraphError(
+      "ERR_WAITGRAPH_LIMIT_EXCEEDED",
+      `Expected at most 65535 classes to merge, got ${ids.length}`,
     );
   const index = new Map(ids.map((id, i) => [id, i]));
   const graph = new DependencyGraph();

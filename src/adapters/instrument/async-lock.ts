@@ -94,9 +94,7 @@ export function trackAsyncLock<T extends object>(
 ): T {
   const l = lock as unknown as AsyncLockLike;
   if (typeof l.acquire !== "function" || typeof l.isBusy !== "function")
-    throw new TypeError(
-      `Expected \`lock\` to be an AsyncLock, got \`${String(lock)}\``,
-    );
+    throw expected("lock", "an AsyncLock", lock);
   checkAsyncLockOptions(opts);
   const tracked = (lock as Partial<Tracked>)[kTracked];
   if (tracked !== undefined) {

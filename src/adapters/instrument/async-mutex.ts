@@ -25,7 +25,7 @@ import {
   runHolding,
   tracking,
 } from "../../core/seam.js";
-import { DeadlockError } from "../../core/errors.js";
+import { DeadlockError, expected } from "../../core/errors.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
   acquireVia,
@@ -92,9 +92,7 @@ export function trackSync<T extends object>(
 ): T {
   const s = sync as unknown as Sync;
   if (typeof s.acquire !== "function" || typeof s.release !== "function")
-    throw new TypeError(
-      `Expected \`lock\` to be an async-mutex Mutex or Semaphore, got \`${String(sync)}\``,
-    );
+    throw expected("lock", "an async-mutex Mutex or Semaphore", sync);
   const type = isSemaphore(s) ? "async-mutex.Semaphore" : "async-mutex";
   const tracked = (sync as Partial<Tracked>)[kTracked];
   if (tracked !== undefined) {

@@ -7,7 +7,7 @@
 // outer calls waiting for inner ones, nothing moves — p-limit #91, where the process simply
 // exits with the inner work never run. A limiter of `Infinity` never blocks and holds nothing.
 import { lockInit, type LockMap } from "../../core/seam.js";
-import { DeadlockError } from "../../core/errors.js";
+import { DeadlockError, expected } from "../../core/errors.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
   kTracked,
@@ -40,9 +40,7 @@ export function trackLimit<T extends LimitLike>(
   skip: Skip,
 ): T {
   if (typeof inner !== "function")
-    throw new TypeError(
-      `Expected \`limit\` to be a p-limit function, got \`${String(inner)}\``,
-    );
+    throw expected("limit", "a p-limit function", inner);
   const tracked = (inner as { [kTracked]?: LimitState })[kTracked];
   if (tracked !== undefined) {
     if (namesAClass(opts) && !tracked.named) {

@@ -11,7 +11,7 @@
 // returned without running it to the end (a per-task `timeout`, an abort, a cleared queue
 // never settles and never ran).
 import { lockInit, type LockMap } from "../../core/seam.js";
-import { DeadlockError } from "../../core/errors.js";
+import { DeadlockError, expected } from "../../core/errors.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
   endingError,
@@ -46,10 +46,7 @@ export function trackQueue<T extends object>(
   skip: Skip,
 ): T {
   const q = queue as unknown as QueueLike;
-  if (typeof q.add !== "function")
-    throw new TypeError(
-      `Expected \`queue\` to be a PQueue, got \`${String(queue)}\``,
-    );
+  if (typeof q.add !== "function") throw expected("queue", "a PQueue", queue);
   const tracked = (queue as { [kTracked]?: State })[kTracked];
   if (tracked !== undefined) {
     if (namesAClass(opts) && !tracked.named) {
