@@ -186,3 +186,30 @@ describe("async-lock specifics", () => {
     });
   });
 });
+
+describe("async-lock with a key per entity", () => {
+  beforeEach(() => {
+    tracker.configure({ enabled: true, policy: "silent" });
+    tracker.reset();
+  });
+
+  it("stops making classes at 256 keys, says so once, and keeps checking everything else", async () => {
+    const { Mutex } = await import("../../src/index.js");
+    const locks = new AsyncLock();
+    for (let id = 0; id < 1000; id++)
+      await locks.acquire(`user:${id}`, async () => undefined);
+    assert.equal(tracker.stats().classes, 257); // 256 keys + the shared overflow class
+    assert.deepEqual(
+      tracker.reports().map((r) => r.kind),
+      ["limit-exceeded"],
+    );
+    const a = new Mutex({ key: "a" });
+    const b = new Mutex({ key: "b" });
+    await a.runExclusive(() => b.runExclusive(() => undefined));
+    await b.runExclusive(() => a.runExclusive(() => undefined));
+    assert.deepEqual(
+      tracker.reports().map((r) => r.kind),
+      ["limit-exceeded", "circular-dependency"],
+    );
+  });
+});

@@ -15,7 +15,7 @@
 // Design limits: a key taken again inside a `domainReentrant` lock's own domain is not
 // tracked (the library lets it in). A `fn` that outlives `maxExecutionTime` keeps its hold
 // until it settles, although the library has moved on.
-import { lockInit, type LockMap } from "../../core/seam.js";
+import { lockInit, report, type LockMap } from "../../core/seam.js";
 import { DeadlockError, expected } from "../../core/errors.js";
 import type { Skip } from "../../core/lock-class.js";
 import { formatSite, userFrames } from "../../core/stack.js";
@@ -134,6 +134,9 @@ function siteOf(skip: Skip): string {
   return formatSite(userFrames(holder, 1)[0]);
 }
 
+/** Key classes one AsyncLock may make before new keys share one overflow class. */
+const KEY_CLASSES = 256;
+
 function classMap(
   state: State,
   lock: object,
@@ -147,6 +150,22 @@ function classMap(
     cls = named;
   }
   if (state.classes.has(cls)) return state.classes.get(cls);
+  if (state.classes.size >= KEY_CLASSES) {
+    // Keys like `user:${id}`, one class each, would fill the whole class table and stop checking
+    // everywhere. Past the cap, new keys share one class — and the user is told to group them.
+    cls = "…";
+    if (state.classes.has(cls)) return state.classes.get(cls);
+    report({
+      kind: "limit-exceeded",
+      id: `limit-exceeded:async-lock-keys:${state.base}`,
+      classes: [state.display],
+      task: "main",
+      held: [],
+      stack: [],
+      limit: `async-lock key classes of ${state.display} (give it a classOf that groups keys)`,
+      max: KEY_CLASSES,
+    });
+  }
   // The map belongs to the key class, not to the AsyncLock (which has many).
   const map = lockInit(
     { lock, cls },
