@@ -553,12 +553,17 @@ export function awaitIsWait(
   settled: () => boolean,
 ): void {
   if (map === undefined || !tracking.on) return;
+  let watched = false;
   const tag: AwaitTag = {
     awaitTag: true,
     awaited(frame: Frame): void {
       if (settled() || !tracking.on) return;
       try {
         waitIn(frame, map, instance, ev, false, false);
+        if (!watched && ev !== undefined && ev.requestGen !== 0) {
+          watched = true;
+          unsettleable.register(promise, ev);
+        }
       } catch (error) {
         internalError(error);
       }
@@ -566,6 +571,16 @@ export function awaitIsWait(
   };
   context.tagAwait(promise, tag);
 }
+
+/**
+ * A promise nobody can settle any more (its resolvers are garbage, as with a deferred raced
+ * against a timeout and dropped) will never raise its event: withdraw the request. Otherwise
+ * "some event is awaited" would stay true for good, and every acquisition would keep paying
+ * for the wait history.
+ */
+const unsettleable = new FinalizationRegistry<EventState>((ev) => {
+  if (ev.requestGen !== 0) core.events.withdrawn(ev, false);
+});
 
 /**
  * Enters the event context of `map`'s class (dept_ecxt_enter): until exit, every wait of this
