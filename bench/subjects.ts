@@ -51,8 +51,11 @@ export function noTracker(): string | undefined {
     : "a waitgraph core exists in the untracked process";
 }
 
-/** Large enough that a miss-path benchmark never runs out of a capacity within one batch. */
-const BENCH_LIMITS = { classes: 1 << 20, chains: 1 << 20, edges: 1 << 20 };
+/**
+ * Large enough that a miss-path benchmark never runs out of a capacity within one batch (the
+ * graph is reset between batches). Classes stop at 65,535: edge keys hold two 16-bit indexes.
+ */
+const BENCH_LIMITS = { classes: 0xffff, chains: 1 << 20, edges: 1 << 20 };
 
 /** waitgraph as built by tsc, with tracking on or off. Reports are stored, never printed. */
 export async function waitgraph(enabled: boolean): Promise<WaitgraphModule> {
