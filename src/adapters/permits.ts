@@ -37,7 +37,7 @@ import {
 import { DeadlockError, expected } from "../core/errors.js";
 import type { LockClassKey, Skip } from "../core/lock-class.js";
 import type { Frame } from "../core/held-lock.js";
-import type { Trace } from "../core/stack.js";
+import { stackBelow, type Trace } from "../core/stack.js";
 
 /** How a tracked pool's class is named. Without either, the class is the tracking call's site. */
 export interface PoolOptions {
@@ -95,12 +95,7 @@ export function defineMethod(
  * the user's frames first, as for every other trace.
  */
 export function callSite(): Trace {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 32;
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, callSite);
-  Error.stackTraceLimit = limit;
-  return holder;
+  return stackBelow(callSite, 32);
 }
 
 /** A pool's configured size, when it is one. */

@@ -23,6 +23,7 @@ import {
   lockGranted,
   lockPending,
   lockRelease,
+  onFrame,
   runAsSubmitter,
   submitter,
   tracking,
@@ -31,7 +32,7 @@ import {
   type LockMap,
 } from "../core/seam.js";
 import { DeadlockError } from "../core/errors.js";
-import type { Trace } from "../core/stack.js";
+import { stackBelow, type Trace } from "../core/stack.js";
 
 /** Frames of the instrumented libraries, dropped from the stacks a report shows. */
 const LIBRARY_FRAME =
@@ -44,11 +45,7 @@ const LIBRARY_FRAME =
  * Locks the user calls directly (async-mutex, p-limit) skip it: no library frame can be there.
  */
 export function librarySite(): Trace {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 48;
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, librarySite);
-  Error.stackTraceLimit = limit;
+  const holder = stackBelow(librarySite, 48);
   let text: string | undefined;
   return {
     get stack(): string {
@@ -178,18 +175,12 @@ export function releaseTokenless(core: LockCore): void {
   const frame = submitter();
   if (frame !== undefined)
     for (const grant of core.grants)
-      if (holds(frame, grant.hold)) {
+      if (onFrame(frame, grant.hold)) {
         chosen = grant;
         break;
       }
   chosen ??= core.grants.values().next().value;
   if (chosen !== undefined) releaseGrant(core, chosen);
-}
-
-function holds(frame: Frame, hold: HeldLock): boolean {
-  for (let f: Frame | null = frame; f !== null; f = f.next)
-    if (f.hold === hold) return true;
-  return false;
 }
 
 /** Work submitted to a limiter: the submitter's held list and the permit it will run under. */

@@ -21,7 +21,12 @@
 // a task (those waits need promise hooks).
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as v8 from "node:v8";
-import type { Frame, HeldLock, TaskRecord } from "./held-lock.js";
+import {
+  onFrame,
+  type Frame,
+  type HeldLock,
+  type TaskRecord,
+} from "./held-lock.js";
 
 const kFrame = Symbol("waitgraph.frame");
 const kAcquire = Symbol("waitgraph.acquire");
@@ -65,12 +70,6 @@ function live(frame: Frame): Frame {
   let f = frame;
   while (f.hold !== null && f.hold.released && f.next !== null) f = f.next;
   return f;
-}
-
-function onFrame(frame: Frame, hold: HeldLock): boolean {
-  for (let f: Frame | null = frame; f !== null; f = f.next)
-    if (f.hold === hold) return true;
-  return false;
 }
 
 function withHold(frame: Frame, hold: HeldLock): Frame {

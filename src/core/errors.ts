@@ -47,10 +47,15 @@ export class TimeoutError extends WaitgraphError {
 }
 
 function headline(report: Report): string {
-  const first = report.text
+  return `${reportTitle(report)}\n${report.text}`;
+}
+
+/** One line that names a report: its kernel banner (or kind) and its classes. */
+export function reportTitle(report: Report): string {
+  const banner = report.text
     .split("\n")
     .find((line) => line.startsWith("WARNING:") || line.startsWith("DEPT:"));
-  return `${first ?? report.kind} (${report.classes.join(", ")})\n${report.text}`;
+  return `${banner ?? `waitgraph: ${report.kind}`} (${report.classes.join(", ")})`;
 }
 
 /** `Expected \`name\` to be …, got …` — the p-limit phrasing. */

@@ -124,3 +124,20 @@ export function liveHolds(frame: Frame): HeldLock[] {
   }
   return out.reverse();
 }
+
+/** The task's live hold of `instance` nearest the top of its list, if it holds it. */
+export function heldOf(frame: Frame, instance: object): HeldLock | undefined {
+  for (let f: Frame | null = frame; f !== null; f = f.next) {
+    const h = f.hold;
+    if (h !== null && !h.released && !h.ecxt && h.instance === instance)
+      return h;
+  }
+  return undefined;
+}
+
+/** Is this very hold on the frame (released or not)? */
+export function onFrame(frame: Frame, hold: HeldLock): boolean {
+  for (let f: Frame | null = frame; f !== null; f = f.next)
+    if (f.hold === hold) return true;
+  return false;
+}

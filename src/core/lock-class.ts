@@ -5,7 +5,14 @@
 // of its own. Here a key is a construction site (the default), a string (a stable class shared
 // by everything that names it), or a `LockClassKey` object (one class per key object). A class is
 // created lazily, the first time a lock of that (key, subclass) is used.
-import { formatSite, isUserFile, userFrames, type Trace } from "./stack.js";
+import {
+  formatSite,
+  isUserFile,
+  stackBelow,
+  userFrames,
+  type Skip,
+  type Trace,
+} from "./stack.js";
 import type { ClassRef, ReadMode } from "./report.js";
 import type { ChainRecord } from "./held-lock.js";
 import { expected } from "./errors.js";
@@ -13,9 +20,7 @@ import { expected } from "./errors.js";
 export const MAX_SUBCLASSES = 8;
 
 /** The function (or constructor) whose frame and callers' frames above it are left out of a site. */
-export type Skip =
-  | ((...args: never[]) => unknown)
-  | (abstract new (...args: never[]) => unknown);
+export type { Skip };
 
 /** An explicit class identity: every lock given the same `LockClassKey` object shares one class. */
 export class LockClassKey {
@@ -238,12 +243,7 @@ function newKey(
 }
 
 function captureSiteTrace(skip: Skip): Trace {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 16;
-  const trace: { stack?: string } = {};
-  Error.captureStackTrace(trace, skip as never);
-  Error.stackTraceLimit = limit;
-  return trace;
+  return stackBelow(skip, 16);
 }
 
 /**

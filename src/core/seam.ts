@@ -8,7 +8,13 @@
 import { MAIN_TASK, newTask, type AwaitTag } from "./context.js";
 import { DeadlockError, ReportError, expected } from "./errors.js";
 import type { EventState } from "./events.js";
-import { HeldLock, liveHolds, type Frame } from "./held-lock.js";
+import {
+  HeldLock,
+  heldOf,
+  liveHolds,
+  onFrame,
+  type Frame,
+} from "./held-lock.js";
 import { core } from "./instance.js";
 import {
   type ClassOptions,
@@ -23,7 +29,7 @@ import { captureTrace, userFrames, type Trace } from "./stack.js";
 import { heldRefs, lockRef } from "./validator.js";
 
 export type { LockMap, Frame };
-export { HeldLock };
+export { HeldLock, onFrame };
 
 /** Read on every lock operation: false means nothing is tracked. */
 export const tracking = core.tracking;
@@ -303,9 +309,8 @@ export function assertion(instance: object, kind: AssertionKind): void {
   if (!tracking.on) return;
   const map = locks.get(instance);
   if (map === undefined || map === UNTRACKED) return;
-  let holding: HeldLock | undefined;
   const frame = context.current();
-  for (const h of liveHolds(frame)) if (h.instance === instance) holding = h;
+  const holding = heldOf(frame, instance);
   const ok =
     kind === "not-held"
       ? holding === undefined
@@ -655,10 +660,7 @@ export function heldListsExact(): boolean {
 /** The current task's live hold of `instance`, if it holds it. */
 export function heldBy(instance: object): HeldLock | undefined {
   if (!tracking.on) return undefined;
-  let found: HeldLock | undefined;
-  for (const h of liveHolds(context.current()))
-    if (h.instance === instance && !h.ecxt) found = h;
-  return found;
+  return heldOf(context.current(), instance);
 }
 
 /** Granted at once (uncontended): `promise`, what acquire() returned, carries the hold to its awaiter. */

@@ -48,10 +48,20 @@ export function captureTrace(): Trace {
     if (typeof site === "function") site = site();
     return site;
   }
+  return stackBelow(captureTrace, CAPTURE_DEPTH);
+}
+
+/** The function (or constructor) whose frame and callers' frames above it are left out. */
+export type Skip =
+  | ((...args: never[]) => unknown)
+  | (abstract new (...args: never[]) => unknown);
+
+/** An unformatted stack of up to `depth` frames below `skip`'s frame (the one capture helper). */
+export function stackBelow(skip: Skip, depth: number): Trace {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = CAPTURE_DEPTH;
+  Error.stackTraceLimit = depth;
   const trace: { stack?: string } = {};
-  Error.captureStackTrace(trace, captureTrace);
+  Error.captureStackTrace(trace, skip as never);
   Error.stackTraceLimit = limit;
   return trace;
 }

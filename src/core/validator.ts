@@ -12,7 +12,7 @@
 //  * the closing edge of a cycle is never inserted, so the graph stays cycle-free of deadlocks.
 import { ChainCache } from "./chain-cache.js";
 import { DependencyGraph, depBit, DEP_EN, DEP_SN, type Edge } from "./graph.js";
-import { HeldLock, liveHolds, type Frame } from "./held-lock.js";
+import { HeldLock, heldOf, liveHolds, type Frame } from "./held-lock.js";
 import { ClassRegistry, type LockClass, type LockMap } from "./lock-class.js";
 import type {
   ClassRef,
@@ -128,7 +128,7 @@ export class Validator {
       nestLock,
       frame.task,
     );
-    if (nestLock !== undefined && !holds(frame, nestLock))
+    if (nestLock !== undefined && heldOf(frame, nestLock) === undefined)
       this.nestNotHeld(frame, hold, nestLock);
 
     // Nothing held: the chain is the class alone, validated once per read mode.
@@ -784,15 +784,6 @@ export function lockRef(hold: HeldLock): LockRef {
     read: hold.read,
     at: userFrames(hold.chain?.trace, 3),
   };
-}
-
-/** Does this task hold `instance` (any mode)? A nest-merged entry matches by class too. */
-export function holds(frame: Frame, instance: object): boolean {
-  for (let f: Frame | null = frame; f !== null; f = f.next) {
-    const h = f.hold;
-    if (h !== null && !h.released && h.instance === instance) return true;
-  }
-  return false;
 }
 
 function nameOfInstance(instance: object): string {

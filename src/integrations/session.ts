@@ -2,7 +2,7 @@
 // policy tests want, which reports belong to which test, and the error that fails a test with
 // them. Runner-neutral: vitest-setup.ts and node-test.ts call it from their runner's hooks.
 import { settingsFromEnvironment } from "../core/environment.js";
-import { WaitgraphError } from "../core/errors.js";
+import { reportTitle, WaitgraphError } from "../core/errors.js";
 import type { Report } from "../core/report.js";
 import { tracker } from "../core/tracker.js";
 import { renderText } from "../report/text.js";
@@ -86,18 +86,12 @@ function message(reports: readonly Report[], where: string): string {
   const more =
     reports.length > 1 ? ` and ${reports.length - 1} more report(s)` : "";
   return [
-    `${headline(first)} ${where}${more}`,
+    `${reportTitle(first)} ${where}${more}`,
     ...reports.map((r) => r.text),
   ].join("\n");
 }
 
 /** `WARNING: possible circular locking dependency detected (A, B)`, the kernel's banner line. */
-export function headline(report: Report): string {
-  const banner = report.text
-    .split("\n")
-    .find((line) => line.startsWith("WARNING:") || line.startsWith("DEPT:"));
-  return `${banner ?? `waitgraph: ${report.kind}`} (${report.classes.join(", ")})`;
-}
 
 /**
  * The reports a test's own error already carries: under `throw` the acquire that would deadlock

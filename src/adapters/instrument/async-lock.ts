@@ -18,7 +18,7 @@
 import { lockInit, report, type LockMap } from "../../core/seam.js";
 import { DeadlockError, expected } from "../../core/errors.js";
 import type { Skip } from "../../core/lock-class.js";
-import { formatSite, userFrames } from "../../core/stack.js";
+import { formatSite, stackBelow, userFrames } from "../../core/stack.js";
 import {
   endSubmission,
   endingError,
@@ -126,12 +126,7 @@ export function trackAsyncLock<T extends object>(
 
 /** `file:line:col` of the first user frame below `skip` (once per lock, not per acquire). */
 function siteOf(skip: Skip): string {
-  const holder: { stack?: string } = {};
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 16;
-  Error.captureStackTrace(holder, skip as never);
-  Error.stackTraceLimit = limit;
-  return formatSite(userFrames(holder, 1)[0]);
+  return formatSite(userFrames(stackBelow(skip, 16), 1)[0]);
 }
 
 /** Key classes one AsyncLock may make before new keys share one overflow class. */
