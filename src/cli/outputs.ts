@@ -15,8 +15,8 @@ export interface OutputFormat {
   /** The option: `json` is `--json FILE`. */
   readonly option: string;
   readonly describe: string;
-  /** The file's content; undefined while this version of waitgraph has no renderer for it. */
-  readonly render: ((result: RunResult, cwd: string) => string) | undefined;
+  /** The file's content. */
+  readonly render: (result: RunResult, cwd: string) => string;
 }
 
 export type { ReportDocument };

@@ -24,7 +24,6 @@ import { describeOptions, parseArgs, UsageError } from "./args.js";
 import type { Command, Io, Outcome } from "./command.js";
 import { outputs } from "./outputs.js";
 import { RESULT_FILE_ENV, type RunResult } from "./protocol.js";
-import { version } from "./version.js";
 
 const OPTIONS = outputs.map((o) => ({
   name: o.option,
@@ -87,11 +86,6 @@ async function runCommand(argv: readonly string[], io: Io): Promise<Outcome> {
   const wanted = outputs.flatMap((o) => {
     const file = options.get(o.option);
     if (typeof file !== "string") return [];
-    if (o.render === undefined)
-      throw new UsageError(
-        `--${o.option} is not available yet in waitgraph ${version()}`,
-        "run",
-      );
     return [{ render: o.render, file: resolve(io.cwd, file) }];
   });
 

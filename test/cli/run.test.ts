@@ -2,7 +2,7 @@
 // examples and a few fixtures in child processes, as a user's shell would.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -397,22 +397,6 @@ describe("waitgraph's command line", () => {
       ["run", "--json", "--sarif", "x", "examples/bank-transfer-abba.ts"],
       /option --json needs a value/,
     );
-  });
-
-  test("--sarif and --html are refused before the program runs while they have no renderer", (t) => {
-    for (const [option, renderer] of [
-      ["sarif", "src/report/sarif.ts"],
-      ["html", "src/view/html.ts"],
-    ] as const) {
-      if (existsSync(join(root, renderer))) {
-        t.diagnostic(`${renderer} exists: its own tests cover --${option}`);
-        continue;
-      }
-      usage(
-        ["run", "examples/bank-transfer-abba.ts", `--${option}`, "out"],
-        new RegExp(`--${option} is not available yet`),
-      );
-    }
   });
 
   test("an unknown command is a usage error", () =>
