@@ -2,12 +2,21 @@
 // in a fresh temporary folder, its dependencies "installed" offline as symlinks (waitgraph to
 // this repository, as `file:../..` would; vitest to the one this repository has), run in a child
 // process with a clean environment.
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureBuilt } from "../helpers/build.js";
+import { readDocument } from "../../src/report/json.js";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -72,3 +81,26 @@ export function node(
 }
 
 export { ensureBuilt };
+
+/**
+ * The run's merged graph file (`.waitgraph/<runner>.json`) holds the graph of each of the three
+ * example test files and both reports: the one-file recursive lock and the cross-file cycle.
+ */
+export function assertMergedGraph(
+  dir: string,
+  runner: string,
+  ext: string,
+): void {
+  const document = readDocument(
+    readFileSync(join(dir, ".waitgraph", `${runner}.json`), "utf8"),
+  );
+  assert.deepEqual(document.meta.merged?.map((m) => m.source).sort(), [
+    `test/audit.test.${ext}`,
+    `test/payments.test.${ext}`,
+    `test/refunds.test.${ext}`,
+  ]);
+  assert.deepEqual(document.reports.map((r) => r.kind).sort(), [
+    "circular-dependency",
+    "recursive-locking",
+  ]);
+}

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { readDocument } from "../../src/report/json.js";
 import {
+  assertMergedGraph,
   ensureBuilt,
   node,
   project,
@@ -128,18 +129,7 @@ describe("examples/vitest-project, with the inversion", () => {
   });
 
   test("the merged graph file holds every file's graph and the cross-file report", () => {
-    const document = readDocument(
-      readFileSync(join(dir, ".waitgraph", "vitest.json"), "utf8"),
-    );
-    assert.deepEqual(document.meta.merged?.map((m) => m.source).sort(), [
-      "test/audit.test.ts",
-      "test/payments.test.ts",
-      "test/refunds.test.ts",
-    ]);
-    assert.deepEqual(document.reports.map((r) => r.kind).sort(), [
-      "circular-dependency",
-      "recursive-locking",
-    ]);
+    assertMergedGraph(dir, "vitest", "ts");
   });
 });
 
