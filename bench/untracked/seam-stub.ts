@@ -49,6 +49,7 @@ export const newEventState: typeof seam.newEventState = (once = false) => ({
   requestGen: 0,
   requestTrace: undefined,
   once,
+  watch: 0,
 });
 export const eventWait: typeof seam.eventWait = nothing;
 export const eventWithdrawn: typeof seam.eventWithdrawn = nothing;

@@ -3,7 +3,7 @@
 // nanoseconds that there is nothing to check. The key is a 32-bit hash; every hit is verified
 // against the stored id list, so a collision can never hide an edge (reference §6.5).
 import type { ChainRecord, Frame, HeldLock } from "./held-lock.js";
-import type { Trace } from "./stack.js";
+import { kept, type Trace } from "./stack.js";
 
 const SEED = 0x811c9dc5;
 
@@ -50,7 +50,7 @@ export class ChainCache {
     const record: ChainRecord = {
       hash,
       ids: Int32Array.from(ids),
-      trace,
+      trace: kept(trace),
       bad: undefined,
       validated: false,
       alt: this.map.get(hash),

@@ -30,10 +30,15 @@ export interface EventState {
   requestTrace: Trace | undefined;
   /** The event happens at most once (a deferred settles once): see contextWaits. */
   readonly once: boolean;
+  /**
+   * Its awaited promise is watched, to withdraw the request if nobody can settle it any more
+   * (seam.ts): 0 not, 1 queued for watching, 2 registered with the finalization registry.
+   */
+  watch: 0 | 1 | 2;
 }
 
 export function newEventState(once = false): EventState {
-  return { requestGen: 0, requestTrace: undefined, once };
+  return { requestGen: 0, requestTrace: undefined, once, watch: 0 };
 }
 
 export class EventClock {

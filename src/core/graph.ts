@@ -10,7 +10,7 @@
 // cycle ⇔ a deadlock is possible. Example: R(X)→R(Y) and R(Y)→R(X) is a cycle of xR then Sx
 // edges, not strong, not a deadlock; W(X)→R(Y), W(Y)→R(Z), W(Z)→R(X) is strong: a deadlock.
 import type { ReadMode } from "./report.js";
-import type { Trace } from "./stack.js";
+import { kept, type Trace } from "./stack.js";
 import { TopologicalOrder } from "./pearce-kelly.js";
 
 export const DEP_SR = 1 << 0;
@@ -81,9 +81,9 @@ export class DependencyGraph {
       from,
       to,
       dep,
-      trace,
-      start: extra?.start,
-      event: extra?.event,
+      trace: kept(trace),
+      start: kept(extra?.start),
+      event: kept(extra?.event),
       timeout: extra?.timeout ?? false,
     };
     this.out[from]!.push(e);

@@ -8,6 +8,7 @@
 import {
   formatSite,
   isUserFile,
+  kept,
   stackBelow,
   userFrames,
   type Skip,
@@ -243,7 +244,7 @@ function newKey(
 }
 
 function captureSiteTrace(skip: Skip): Trace {
-  return stackBelow(skip, 16);
+  return kept(stackBelow(skip, 16));
 }
 
 /**

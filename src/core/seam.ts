@@ -514,6 +514,7 @@ export function eventRaise(
   ev: EventState,
   waitersLeft: boolean,
 ): void {
+  if (ev.watch !== 0) unwatch(ev);
   if (ev.requestGen === 0) return;
   if (map === undefined || !tracking.on) {
     core.events.raised(ev, waitersLeft, undefined);
@@ -558,17 +559,14 @@ export function awaitIsWait(
   settled: () => boolean,
 ): void {
   if (map === undefined || !tracking.on) return;
-  let watched = false;
   const tag: AwaitTag = {
     awaitTag: true,
     awaited(frame: Frame): void {
       if (settled() || !tracking.on) return;
       try {
         waitIn(frame, map, instance, ev, false, false);
-        if (!watched && ev !== undefined && ev.requestGen !== 0) {
-          watched = true;
-          unsettleable.register(promise, ev);
-        }
+        if (ev !== undefined && ev.watch === 0 && ev.requestGen !== 0)
+          watchSoon(promise, ev);
       } catch (error) {
         internalError(error);
       }
@@ -582,10 +580,52 @@ export function awaitIsWait(
  * against a timeout and dropped) will never raise its event: withdraw the request. Otherwise
  * "some event is awaited" would stay true for good, and every acquisition would keep paying
  * for the wait history.
+ *
+ * Most awaited deferreds settle within microtasks, and a registration (with its weak cell, and
+ * the unregistration when the event happens) costs as much as the rest of the wait. So an
+ * awaited promise is only queued, and registered at the next macrotask if it is still
+ * pending: one macrotask is the longest the queue keeps a promise alive, and entries already
+ * settled are dropped whenever the queue doubles (a loop that never yields to a macrotask
+ * keeps it as long as what is still awaited). A registration left behind after the event
+ * would live until a collection and a cleanup task, piling up one weak cell per deferred.
  */
 const unsettleable = new FinalizationRegistry<EventState>((ev) => {
   if (ev.requestGen !== 0) core.events.withdrawn(ev, false);
 });
+const queued: { promise: Promise<unknown>; ev: EventState }[] = [];
+let flushQueued = false;
+
+function watchSoon(promise: Promise<unknown>, ev: EventState): void {
+  ev.watch = 1;
+  queued.push({ promise, ev });
+  if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(registerStillPending).unref();
+  } else if (
+    queued.length >= 64 &&
+    (queued.length & (queued.length - 1)) === 0
+  ) {
+    let live = 0;
+    for (const q of queued) if (q.ev.watch === 1) queued[live++] = q;
+    queued.length = live;
+  }
+}
+
+function registerStillPending(): void {
+  flushQueued = false;
+  for (const { promise, ev } of queued) {
+    if (ev.watch !== 1) continue;
+    ev.watch = 2;
+    unsettleable.register(promise, ev, ev);
+  }
+  queued.length = 0;
+}
+
+/** The event happened: its promise needs no watching any more. */
+function unwatch(ev: EventState): void {
+  if (ev.watch === 2) unsettleable.unregister(ev);
+  ev.watch = 0;
+}
 
 /**
  * Enters the event context of `map`'s class (dept_ecxt_enter): until exit, every wait of this
