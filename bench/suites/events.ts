@@ -165,7 +165,6 @@ export const benches: Bench[] = [
       },
       keyed: {
         label: "waitgraph, tracking on, `deferred({ key })`",
-        scale: SLOW,
         load: async () => {
           const wg = await waitgraph(true);
           const { deferred } = wg as unknown as DeferredModule;
