@@ -422,7 +422,7 @@ export function eventWait(
   instance: object,
   ev: EventState,
   timeout: boolean,
-  pending?: { promise: Promise<unknown>; settled(): boolean },
+  pending?: Pending,
 ): DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
@@ -447,7 +447,7 @@ function waitIn(
   ev: EventState | undefined,
   timeout: boolean,
   refusable: boolean,
-  pending?: { promise: Promise<unknown>; settled(): boolean },
+  pending?: Pending,
 ): DeadlockError | undefined {
   const v = core.validator;
   const seen = v.wait(map, instance, awaiter, timeout);
@@ -462,19 +462,44 @@ function waitIn(
     record(awaiter, seen.cls, seen.trace, timeout, ev);
     return undefined;
   }
-  context.tagAwait(pending.promise, {
-    awaitTag: true,
-    awaited(frame: Frame): void {
-      if (pending.settled() || !tracking.on) return;
-      try {
-        record(frame, seen.cls, seen.trace, timeout, ev);
-      } catch (error) {
-        internalError(error);
-      }
-    },
-  });
+  context.tagAwait(
+    pending.promise,
+    new AwaitedWait(pending.waiter, seen.cls, seen.trace, timeout, ev),
+  );
   return undefined;
 }
+
+/** A primitive's wait that returned `promise`; it blocks while `waiter` is still queued. */
+export interface Pending {
+  readonly promise: Promise<unknown>;
+  readonly waiter: { readonly queued: boolean };
+}
+
+/**
+ * The tag of a primitive's pending wait: whoever awaits the promise while the waiter is still
+ * queued is the flow that blocks, and the wait enters its history then. One object per wait
+ * (this runs on every Completion.wait that blocks).
+ */
+class AwaitedWait implements AwaitTag {
+  declare readonly awaitTag: true;
+  constructor(
+    private readonly waiter: { readonly queued: boolean },
+    private readonly cls: LockClass,
+    private readonly trace: Trace,
+    private readonly timeout: boolean,
+    private readonly ev: EventState | undefined,
+  ) {}
+
+  awaited(frame: Frame): void {
+    if (!this.waiter.queued || !tracking.on) return;
+    try {
+      record(frame, this.cls, this.trace, this.timeout, this.ev);
+    } catch (error) {
+      internalError(error);
+    }
+  }
+}
+(AwaitedWait.prototype as { awaitTag: true }).awaitTag = true;
 
 /** The wait enters the history of the flow that blocks on it, while some event is awaited. */
 function record(

@@ -374,12 +374,11 @@ export class Validator {
     const cls = this.classOf(map, 0);
     // `validate: false` (DEPT's nocheck map): its waits and events are ignored.
     if (cls === undefined || !cls.key.validate) return undefined;
-    const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);
     // A timed wait is cached under its own key (slot 3 of the class: no lock has read mode 3).
     // Its verdict — a delay at worst, searched only with `reportTimeouts` — must not answer for
     // the untimed wait of the same chain: `M; wait(C, 100ms)` first, then `M; wait(C)` must
-    // still close M → C → M.
-    const key = next.id + (timeout ? 3 : 0);
+    // still close M → C → M. (A hold's id is `index * 4 + read`; a wait is an exclusive take.)
+    const key = cls.index * 4 + (timeout ? 3 : 0);
     const hash = this.chains.hash(frame, key);
     let chain = this.chains.lookup(hash, frame, key);
     if (chain !== undefined && chain.validated) {
@@ -396,6 +395,7 @@ export class Validator {
       chain = this.chains.add(hash, frame, key, captureTrace());
     }
     chain.validated = true;
+    const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);
     next.chain = chain;
     if (
       this.checkPrevsAdd(

@@ -43,28 +43,19 @@ export class Completion {
       if (this.done !== Infinity) this.done--;
       return Promise.resolve();
     }
-    let settled = false;
     let waiter!: Waiter;
     const promise = new Promise<void>((resolve, reject) => {
-      waiter = new Waiter(
-        () => {
-          settled = true;
-          resolve();
-        },
-        (reason) => {
-          settled = true;
-          reject(reason);
-        },
-        1,
-        () => eventWithdrawn(this.ev, this.queue.length > 0),
+      waiter = new Waiter(resolve, reject, 1, () =>
+        eventWithdrawn(this.ev, this.queue.length > 0),
       );
     });
     if (this.map !== undefined) {
       const timed = o?.timeout !== undefined && o.timeout !== Infinity;
-      // The flow that awaits `promise` is the one that blocks (see eventWait).
+      // The flow that awaits `promise` while the waiter is queued is the one that blocks (see
+      // eventWait); the waiter is queued right below, unless the wait is refused.
       const refused = eventWait(this.map, this, this.ev, timed, {
         promise,
-        settled: () => settled,
+        waiter,
       });
       if (refused !== undefined) return Promise.reject(refused);
     }
