@@ -213,9 +213,8 @@ export const context = {
     setCurrent(withHold(context.current(), hold));
   },
 
-  /** The hold was released: drop it from the running code's frame (other frames skip it as released). */
-  dropped(hold: HeldLock): void {
-    const frame = context.current();
+  /** The hold was released: drop it from `frame`, the running code's (other frames skip it as released). */
+  dropped(hold: HeldLock, frame: Frame): void {
     if (frame.hold === hold) {
       setCurrent(live(frame.next ?? ROOT));
       return;

@@ -149,6 +149,13 @@ export function lockAcquire(
   try {
     const v = core.validator;
     const events = core.events;
+    if (o === undefined && !trylock && events.outstanding === 0) {
+      const frame = context.current();
+      if (frame.task.holds === undefined) {
+        const hold = v.acquireAlone(map, instance, read, frame);
+        if (hold !== undefined) return hold;
+      }
+    }
     // While some event is awaited, an acquisition is also a wait in the task's DEPT history.
     const inHistory = events.outstanding > 0 && !trylock;
     const frame = inHistory ? context.ensureOwnTask() : context.current();
@@ -239,7 +246,7 @@ export function lockRelease(hold: HeldLock): void {
     const frame = context.current();
     if (frame.task !== entry.task && !entry.ecxt)
       releasedElsewhere(entry, frame);
-    context.dropped(entry);
+    context.dropped(entry, frame);
   } catch (error) {
     internalError(error);
   }
