@@ -78,6 +78,11 @@ export class HeldLock {
   declare resumed: boolean;
   /** Set on the token a nest-merged acquisition gets: the shared entry it counts in. */
   declare mergedInto: HeldLock | undefined;
+  /**
+   * Its task was made for it: a flow with no task of its own acquired while some event was
+   * awaited, and the continuation the lock is granted to becomes that task (context.ts).
+   */
+  declare bringsTask: boolean;
 
   constructor(
     readonly cls: LockClass,
@@ -102,6 +107,7 @@ Object.assign(HeldLock.prototype, {
   suspended: false,
   resumed: false,
   mergedInto: undefined,
+  bringsTask: false,
 });
 
 /**

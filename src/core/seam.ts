@@ -157,8 +157,12 @@ export function lockAcquire(
       }
     }
     // While some event is awaited, an acquisition is also a wait in the task's DEPT history.
+    // A flow with no task of its own gets one for the hold, not for the running code: the
+    // flow that waits is the continuation the lock is granted to (the code after `await
+    // m.acquire()`), and the caller of an async function that acquired goes on without it.
     const inHistory = events.outstanding > 0 && !trylock;
-    const frame = inHistory ? context.ensureOwnTask() : context.current();
+    const running = context.current();
+    const frame = inHistory ? context.withOwnTask(running) : running;
     const hold = v.acquire(
       map,
       instance,
@@ -168,8 +172,10 @@ export function lockAcquire(
       o?.nestLock,
       frame,
     );
-    if (inHistory && hold !== undefined && !v.merged)
+    if (inHistory && hold !== undefined && !v.merged) {
       events.record(frame.task, hold.cls, hold.chain?.trace, false);
+      if (frame !== running) hold.bringsTask = true;
+    }
     const finding = v.finding;
     if (finding !== undefined && core.reporter.throws(finding))
       return new DeadlockError(finding);
@@ -433,7 +439,7 @@ export function eventWait(
 ): DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
-    return waitIn(context.current(), map, instance, ev, timeout, true, pending);
+    return waitIn(map, instance, ev, timeout, pending);
   } catch (error) {
     internalError(error);
     return undefined;
@@ -441,21 +447,46 @@ export function eventWait(
 }
 
 /**
- * `refusable`: the caller does not wait when this returns a DeadlockError (a primitive's
- * wait). An `await` cannot be refused: it waits whatever the verdict, and under `throw` its
- * finding is logged instead. A refused wait is no wait: it starts no event context and stays
- * out of the history — else the refused waiter's own later `complete()` would find its own
- * wait inside the context and report `C → C`.
+ * A primitive's wait by the running code. Under `throw` a closing wait returns the
+ * DeadlockError and the caller does not wait. A refused wait is no wait: it starts no event
+ * context and stays out of the history — else the refused waiter's own later `complete()`
+ * would find its own wait inside the context and report `C → C`.
  */
 function waitIn(
+  map: LockMap,
+  instance: object,
+  ev: EventState,
+  timeout: boolean,
+  pending: Pending | undefined,
+): DeadlockError | undefined {
+  const seen = validateWait(context.current(), map, instance, timeout);
+  if (seen === undefined) return undefined;
+  if (seen instanceof DeadlockError) return seen;
+  core.events.request(ev, seen.trace);
+  if (pending === undefined || context.mode !== "promise-hooks") {
+    if (core.events.outstanding > 0)
+      record(context.ensureOwnTask(), seen.cls, seen.trace, timeout, ev);
+    return undefined;
+  }
+  context.tagAwait(
+    pending.promise,
+    new AwaitedWait(pending.waiter, seen.cls, seen.trace, timeout, ev),
+  );
+  return undefined;
+}
+
+/**
+ * dept_wait's check: holding lock A while waiting adds A → class. Returns the wait's class and
+ * stack, nothing when untracked, or a DeadlockError to refuse the wait with under `throw`
+ * (`refusable`: a primitive's wait; an `await` cannot be refused and logs it instead).
+ */
+function validateWait(
   awaiter: Frame,
   map: LockMap,
   instance: object,
-  ev: EventState | undefined,
   timeout: boolean,
-  refusable: boolean,
-  pending?: Pending,
-): DeadlockError | undefined {
+  refusable = true,
+): { cls: LockClass; trace: Trace } | DeadlockError | undefined {
   const v = core.validator;
   const seen = v.wait(map, instance, awaiter, timeout);
   if (seen === undefined) return undefined;
@@ -464,16 +495,7 @@ function waitIn(
     if (refusable) return new DeadlockError(finding);
     core.reporter.unthrown(finding);
   }
-  if (ev !== undefined) core.events.request(ev, seen.trace);
-  if (pending === undefined || context.mode !== "promise-hooks") {
-    record(awaiter, seen.cls, seen.trace, timeout, ev);
-    return undefined;
-  }
-  context.tagAwait(
-    pending.promise,
-    new AwaitedWait(pending.waiter, seen.cls, seen.trace, timeout, ev),
-  );
-  return undefined;
+  return seen;
 }
 
 /** A primitive's wait that returned `promise`; it blocks while `waiter` is still queued. */
@@ -497,12 +519,13 @@ class AwaitedWait implements AwaitTag {
     private readonly ev: EventState | undefined,
   ) {}
 
-  awaited(frame: Frame): void {
-    if (!this.waiter.queued || !tracking.on) return;
+  awaited(frame: Frame): Frame {
+    if (!this.waiter.queued || !tracking.on) return frame;
     try {
-      record(frame, this.cls, this.trace, this.timeout, this.ev);
+      return awaitedIn(frame, this.cls, this.trace, this.timeout, this.ev);
     } catch (error) {
       internalError(error);
+      return frame;
     }
   }
 }
@@ -516,10 +539,25 @@ function record(
   timeout: boolean,
   ev: EventState | undefined,
 ): void {
-  if (core.events.outstanding === 0) return;
-  const own = frame === context.current() ? context.ensureOwnTask() : frame;
-  if (own.task !== MAIN_TASK)
-    core.events.record(own.task, cls, trace, timeout, ev);
+  if (core.events.outstanding === 0 || frame.task === MAIN_TASK) return;
+  core.events.record(frame.task, cls, trace, timeout, ev);
+}
+
+/**
+ * A continuation about to block on a wait (an `await` of the wait's promise): the wait enters
+ * its history — given a task of its own if it has none. Returns the continuation's frame.
+ */
+function awaitedIn(
+  frame: Frame,
+  cls: LockClass,
+  trace: Trace,
+  timeout: boolean,
+  ev: EventState | undefined,
+): Frame {
+  if (core.events.outstanding === 0) return frame;
+  const own = context.withOwnTask(frame);
+  record(own, cls, trace, timeout, ev);
+  return own;
 }
 
 /** A waiter stopped waiting without the event (timeout, abort). */
@@ -593,14 +631,19 @@ export function awaitIsWait(
   if (map === undefined || !tracking.on) return;
   const tag: AwaitTag = {
     awaitTag: true,
-    awaited(frame: Frame): void {
-      if (settled() || !tracking.on) return;
+    awaited(frame: Frame): Frame {
+      if (settled() || !tracking.on) return frame;
       try {
-        waitIn(frame, map, instance, ev, false, false);
-        if (ev !== undefined && ev.watch === 0 && ev.requestGen !== 0)
-          watchSoon(promise, ev);
+        const seen = validateWait(frame, map, instance, false, false);
+        if (seen === undefined || seen instanceof DeadlockError) return frame;
+        if (ev !== undefined) {
+          core.events.request(ev, seen.trace);
+          if (ev.watch === 0 && ev.requestGen !== 0) watchSoon(promise, ev);
+        }
+        return awaitedIn(frame, seen.cls, seen.trace, false, ev);
       } catch (error) {
         internalError(error);
+        return frame;
       }
     },
   };

@@ -613,3 +613,77 @@ describe("AA through events: a task waits for an event of a class only it raises
     assertVerdicts([]);
   });
 });
+
+describe("flows that are no task(): plain async functions and the code that calls them", () => {
+  // An async function runs synchronously until its first await, in its caller's stretch of
+  // code. A wait it makes there belongs to its continuation, not to the caller that goes on
+  // after the call returns: else a consumer and the producer that called it are one flow.
+  it("does not report a consumer started as a plain async function and completed by its caller", async () => {
+    const c = new Completion({ name: "c" });
+    const consumer = (async () => {
+      for (let i = 0; i < 3; i++) await c.wait();
+    })();
+    for (let i = 0; i < 3; i++) {
+      c.complete();
+      await null;
+    }
+    await consumer;
+    assertVerdicts([]);
+  });
+
+  it("does not report a plain async function awaiting a deferred that its caller resolves", async () => {
+    for (let i = 0; i < 3; i++) {
+      const reply = deferred<number>({ name: "reply" });
+      const handled = (async () => (await reply.promise) + 1)();
+      reply.resolve(i);
+      assert.equal(await handled, i + 1);
+    }
+    assertVerdicts([]);
+  });
+
+  it("does not charge a plain async function's lock acquisition to its caller", async () => {
+    const m = new Mutex({ name: "M" });
+    // M → X, real: a task holding M waits for a completion of class X.
+    await task("holder", async () => {
+      const release = await m.acquire();
+      const x1 = new Completion({ key: "X" });
+      later("completer", () => x1.complete());
+      await x1.wait();
+      release();
+    });
+    // X is awaited; the caller starts a plain async function that takes M and, meanwhile,
+    // completes X itself. The caller never waited for M: no X → M, no cycle.
+    const x = new Completion({ key: "X" });
+    const waiter = task("waiter", () => x.wait());
+    await macrotask();
+    const worker = (async () => {
+      const release = await m.acquire();
+      release();
+    })();
+    x.complete();
+    await Promise.all([waiter, worker]);
+    assertVerdicts([]);
+  });
+
+  it("still reports two plain async flows whose completions wait for each other's class", async () => {
+    // Round 1: `second` waits for B; then `first` waits for A inside B's context and, woken,
+    // completes B: B → A. Round 2, mirrored: A → B. Every flow is a plain async function.
+    const round = async (x: string, y: string) => {
+      const awaited = new Completion({ key: y });
+      const inner = new Completion({ key: x });
+      const second = (async () => await awaited.wait())();
+      await macrotask();
+      const first = (async () => {
+        await inner.wait();
+        awaited.complete();
+      })();
+      await macrotask();
+      inner.complete();
+      await Promise.all([first, second]);
+    };
+    await round("A", "B");
+    assertVerdicts([]);
+    await round("B", "A");
+    assertVerdicts([{ kind: "circular-dependency", classes: ["B", "A"] }]);
+  });
+});
