@@ -41,6 +41,8 @@ export function newEventState(once = false): EventState {
   return { requestGen: 0, requestTrace: undefined, once, watch: 0 };
 }
 
+const NONE: readonly WaitEntry[] = Object.freeze([]);
+
 export class EventClock {
   /** Global wait generation: orders waits and requests. */
   gen = 0;
@@ -75,9 +77,9 @@ export class EventClock {
   }
 
   /** The task's waits inside `ev`'s current event context, oldest first. */
-  contextWaits(task: TaskRecord, ev: EventState): WaitEntry[] {
+  contextWaits(task: TaskRecord, ev: EventState): readonly WaitEntry[] {
     const history = task.history;
-    if (history === undefined || ev.requestGen === 0) return [];
+    if (history === undefined || ev.requestGen === 0) return NONE;
     const ordered =
       history.length < HISTORY
         ? history
