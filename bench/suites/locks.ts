@@ -1,6 +1,7 @@
 // Lock workloads (issue 2): the waitgraph Mutex, RwLock and Semaphore tracked, untracked and with
 // tracking off, against async-mutex; and the cost of tracking to code that takes no locks.
 import { createRequire } from "node:module";
+import * as floor from "../floor/minimal-tracker.js";
 import type { Bench, Loaded, Loop, Suite } from "../harness.js";
 import {
   noTracker,
@@ -178,6 +179,36 @@ function waitgraphVariants(
  * async-mutex as an ES module imports it (the package's `import` condition, index.mjs) and,
  * where it matters, as CommonJS requires it (lib/, compiled differently and faster once warm).
  */
+/**
+ * The smallest tracker of waitgraph's design, tracked and not, each against its own mini mutex:
+ * what the design itself costs on this machine, next to what waitgraph costs.
+ */
+function designFloor(): Bench["variants"] {
+  const proof = (): string | undefined =>
+    noTracker() ??
+    (floor.checked > 0 ? undefined : "the minimal tracker checked nothing");
+  return {
+    floorRaw: {
+      label: "design floor: its mini mutex, untracked",
+      load: async () => ({
+        loop: uncontended(new floor.MiniMutex()),
+        check: () =>
+          noTracker() ??
+          (floor.checked === 0
+            ? undefined
+            : "the untracked mini mutex tracked"),
+      }),
+    },
+    floor: {
+      label: "design floor: minimal promise-hook tracker",
+      load: async () => {
+        floor.track();
+        return { loop: uncontended(new floor.MiniMutex()), check: proof };
+      },
+    },
+  };
+}
+
 function asyncMutex(
   workload: (lib: AsyncMutexModule) => Loop,
   withCommonJs = false,
@@ -222,6 +253,15 @@ export const benches: Bench[] = [
     variants: {
       ...waitgraphVariants((lib) => uncontended(new lib.Mutex()), true),
       ...asyncMutex((lib) => uncontended(new lib.Mutex()), true),
+      ...designFloor(),
+    },
+    derive: (m) => {
+      const raw = m["floorRaw"];
+      const tracked = m["floor"];
+      if (raw === undefined || tracked === undefined) return [];
+      return [
+        `The design's floor (bench/floor/minimal-tracker.ts: promise hooks, a tagged acquire promise, a chain lookup, nothing else): **${(tracked / raw).toFixed(2)}×** its own untracked mutex (${tracked.toFixed(0)} vs ${raw.toFixed(0)} ns/op).`,
+      ];
     },
     targets: [
       { variant: "tracked", max: 2.0, source: ISSUE_2 },
