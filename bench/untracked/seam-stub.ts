@@ -49,6 +49,7 @@ export const newEventState: typeof seam.newEventState = (once = false) => ({
   requestGen: 0,
   requestTrace: undefined,
   once,
+  happened: false,
   watch: 0,
 });
 export const eventWait: typeof seam.eventWait = nothing;

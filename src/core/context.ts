@@ -33,13 +33,11 @@ const kAcquire = Symbol("waitgraph.acquire");
 
 /**
  * A promise whose awaiting is a DEPT wait (a deferred's promise, a task's result): `awaited`
- * runs when a continuation of it is created, with the frame the continuation would get, and
- * returns the frame it gets — the same, or one with a task of its own when the wait had to be
- * recorded for a flow that had none. It must not throw.
+ * runs when a continuation of it is created, in the awaiter's frame. It must not throw.
  */
 export interface AwaitTag {
   readonly awaitTag: true;
-  awaited(frame: Frame): Frame;
+  awaited(frame: Frame): void;
 }
 
 type Tagged = { [kFrame]?: Frame; [kAcquire]?: HeldLock | AwaitTag };
@@ -74,24 +72,8 @@ function live(frame: Frame): Frame {
   return f;
 }
 
-/**
- * `frame` as a list of `task`'s: a marker frame with no hold carries the task when the list
- * below belongs to another (a flow with no task of its own, given one). Releasing the hold
- * that brought a flow its task leaves the flow in that task.
- */
-function asTask(task: TaskRecord, frame: Frame): Frame {
-  if (frame.task === task) return frame;
-  return { task, hold: null, next: frame === ROOT ? null : frame };
-}
-
-/**
- * `frame` holding `hold` too. A flow with no task of its own takes the task an acquisition
- * recorded in a wait history was given for the continuation that holds it (seam.ts).
- */
 function withHold(frame: Frame, hold: HeldLock): Frame {
-  const task =
-    hold.bringsTask && frame.task === MAIN_TASK ? hold.task : frame.task;
-  return { task, hold, next: live(frame) };
+  return { task: frame.task, hold, next: live(frame) };
 }
 
 const hooks = {
@@ -100,9 +82,10 @@ const hooks = {
     if (parent !== undefined) {
       const tag = (parent as Tagged)[kAcquire];
       if (tag !== undefined) {
-        if ((tag as AwaitTag).awaitTag === true)
-          frame = (tag as AwaitTag).awaited(frame);
-        else {
+        if ((tag as AwaitTag).awaitTag === true) {
+          (tag as AwaitTag).awaited(frame);
+          frame = current; // the awaiter may have been given a task of its own
+        } else {
           const hold = tag as HeldLock;
           if (!hold.released) {
             // A hold resumed by Condition.wait may already be on the awaiter's frame.
@@ -201,22 +184,13 @@ export const context = {
   ensureOwnTask(): Frame {
     const frame = context.current();
     if (frame.task !== MAIN_TASK) return frame;
-    const own = context.withOwnTask(frame);
+    const own: Frame = {
+      task: newTask("(anonymous)"),
+      hold: null,
+      next: frame === ROOT ? null : frame,
+    };
     setCurrent(own);
     return own;
-  },
-
-  /**
-   * `frame` with a new task of its own, for a continuation whose wait must be recorded: the
-   * running code is left as it is. An async function's first await runs in its caller's
-   * stretch of code, but the wait belongs to the function's continuation; giving the task to
-   * the running code made the caller, which goes on after the call returns (and completes what
-   * the function waits for), the same flow as the waiter: an AA report of every
-   * producer/consumer pair started without `task()`.
-   */
-  withOwnTask(frame: Frame): Frame {
-    if (frame.task !== MAIN_TASK) return frame;
-    return asTask(newTask("(anonymous)"), frame);
   },
 
   /** The hold was granted: continuations that awaited it while it was contended receive it now. */
@@ -242,7 +216,7 @@ export const context = {
   /** The hold was released: drop it from `frame`, the running code's (other frames skip it as released). */
   dropped(hold: HeldLock, frame: Frame): void {
     if (frame.hold === hold) {
-      setCurrent(asTask(frame.task, live(frame.next ?? ROOT)));
+      setCurrent(live(frame.next ?? ROOT));
       return;
     }
     // Non-LIFO release: rebuild the frames above it (lists are a few entries long).
@@ -253,7 +227,7 @@ export const context = {
       f = f.next;
     }
     if (f === null) return; // not held by this task: released elsewhere, skipped as released
-    let rebuilt = asTask(frame.task, f.next ?? ROOT);
+    let rebuilt: Frame = f.next ?? { task: frame.task, hold: null, next: null };
     for (let i = above.length - 1; i >= 0; i--)
       rebuilt = { task: frame.task, hold: above[i]!, next: rebuilt };
     setCurrent(rebuilt);

@@ -17,7 +17,7 @@
 //  * only the raiser's own flow counts: each task keeps its own wait history.
 // Locks are the special case where [S] is the acquisition and [E] the release; their
 // dependencies come from the held list (validator.ts), not from history.
-import type { TaskRecord, WaitEntry } from "./held-lock.js";
+import type { Blocking, TaskRecord, WaitEntry } from "./held-lock.js";
 import type { LockClass } from "./lock-class.js";
 import type { Trace } from "./stack.js";
 
@@ -30,6 +30,8 @@ export interface EventState {
   requestTrace: Trace | undefined;
   /** The event happens at most once (a deferred settles once): see contextWaits. */
   readonly once: boolean;
+  /** A once-event happened: until then, whoever awaits it is still blocked. */
+  happened: boolean;
   /**
    * Its awaited promise is watched, to withdraw the request if nobody can settle it any more
    * (seam.ts): 0 not, 1 queued for watching, 2 registered with the finalization registry.
@@ -38,10 +40,23 @@ export interface EventState {
 }
 
 export function newEventState(once = false): EventState {
-  return { requestGen: 0, requestTrace: undefined, once, watch: 0 };
+  return {
+    requestGen: 0,
+    requestTrace: undefined,
+    once,
+    happened: false,
+    watch: 0,
+  };
 }
 
 const NONE: readonly WaitEntry[] = Object.freeze([]);
+
+/** The waiter of `w` is still blocked: an awaited once-event has not happened, or its waiter says so. */
+function blocked(w: WaitEntry): boolean {
+  const event = w.event;
+  if (event !== undefined && event.once && !event.happened) return true;
+  return w.blocking?.blocked() === true;
+}
 
 export class EventClock {
   /** Global wait generation: orders waits and requests. */
@@ -64,9 +79,17 @@ export class EventClock {
     trace: Trace | undefined,
     timeout: boolean,
     event?: EventState,
+    blocking?: Blocking,
   ): void {
     if (this.outstanding === 0) return;
-    const entry: WaitEntry = { cls, gen: ++this.gen, trace, timeout, event };
+    const entry: WaitEntry = {
+      cls,
+      gen: ++this.gen,
+      trace,
+      timeout,
+      event,
+      blocking,
+    };
     const history = (task.history ??= []);
     if (history.length < HISTORY) {
       history.push(entry);
@@ -80,20 +103,28 @@ export class EventClock {
   contextWaits(task: TaskRecord, ev: EventState): readonly WaitEntry[] {
     const history = task.history;
     if (history === undefined || ev.requestGen === 0) return NONE;
-    const ordered =
-      history.length < HISTORY
-        ? history
-        : [
-            ...history.slice(task.historyPos),
-            ...history.slice(0, task.historyPos),
-          ];
     // An event that happens once cannot have both blocked a flow and then been raised by it:
     // such a "wait" was a subscription (`d.promise.then(f)`, then `d.resolve()`), not a
     // dependency. A completion may be completed again by a flow its earlier completion woke,
     // so there the wait counts; so do waits on other events of the same class (AA).
-    return ordered.filter(
-      (w) => w.gen > ev.requestGen && !(ev.once && w.event === ev),
-    );
+    //
+    // A wait still blocked now belongs to a flow that is not running, so not to the raiser:
+    // a task's history also holds the waits of async functions it started and did not await
+    // (inheritance by creation), and a consumer it started, still waiting for the event the
+    // task is raising, is no dependency of that event — nor a subscription through
+    // `Promise.all` that the raiser has not blocked on yet.
+    //
+    // The ring is in generation order from historyPos (once full): walk back from the newest
+    // entry and stop at the context's start, so a raise costs the waits inside its context.
+    let found: WaitEntry[] | undefined;
+    const n = history.length;
+    const newest = n < HISTORY ? n - 1 : task.historyPos - 1 + n;
+    for (let i = newest; i > newest - n; i--) {
+      const w = history[i % n]!;
+      if (w.gen <= ev.requestGen) break;
+      if (!(ev.once && w.event === ev) && !blocked(w)) (found ??= []).push(w);
+    }
+    return found === undefined ? NONE : found.reverse();
   }
 
   /** The event happened. If waiters remain, a new context starts now for them. */

@@ -1,4 +1,5 @@
 // A held lock: one entry on a task's held list (lockdep's `struct held_lock`).
+import type { EventState } from "./events.js";
 import type { LockClass } from "./lock-class.js";
 import type { ReadMode } from "./report.js";
 import type { Trace } from "./stack.js";
@@ -20,8 +21,19 @@ export interface WaitEntry {
   gen: number;
   trace: Trace | undefined;
   timeout: boolean;
-  /** The event object waited for, when the wait was for an event (not a lock). */
-  event: object | undefined;
+  /** The event waited for, when the wait was for an event (not a lock). */
+  event: EventState | undefined;
+  /** Tells whether the waiter is still blocked, when that can be known. */
+  blocking: Blocking | undefined;
+}
+
+/**
+ * A wait whose waiter may still be blocked. A wait still blocked when an event happens was
+ * made by a flow that is not running, so not by the flow that raises the event: it is no
+ * dependency of that event, whichever task its history was recorded in.
+ */
+export interface Blocking {
+  blocked(): boolean;
 }
 
 /** A validated chain: the ordered (class, read) list it stands for and its first-seen stack. */
@@ -38,7 +50,7 @@ export interface ChainRecord {
 
 let acquisitions = 0;
 
-export class HeldLock {
+export class HeldLock implements Blocking {
   private releasedFlag = false;
   /** Released — or its class was forgotten by tracker.reset(): a stale hold counts nowhere. */
   get released(): boolean {
@@ -78,11 +90,11 @@ export class HeldLock {
   declare resumed: boolean;
   /** Set on the token a nest-merged acquisition gets: the shared entry it counts in. */
   declare mergedInto: HeldLock | undefined;
-  /**
-   * Its task was made for it: a flow with no task of its own acquired while some event was
-   * awaited, and the continuation the lock is granted to becomes that task (context.ts).
-   */
-  declare bringsTask: boolean;
+
+  /** An acquisition is blocked until the lock is granted (or given up). */
+  blocked(): boolean {
+    return !this.granted && !this.released;
+  }
 
   constructor(
     readonly cls: LockClass,
@@ -107,7 +119,6 @@ Object.assign(HeldLock.prototype, {
   suspended: false,
   resumed: false,
   mergedInto: undefined,
-  bringsTask: false,
 });
 
 /**

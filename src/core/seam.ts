@@ -9,6 +9,7 @@ import { MAIN_TASK, newTask, type AwaitTag } from "./context.js";
 import { DeadlockError, ReportError, expected } from "./errors.js";
 import type { EventState } from "./events.js";
 import {
+  type Blocking,
   HeldLock,
   heldOf,
   liveHolds,
@@ -157,12 +158,8 @@ export function lockAcquire(
       }
     }
     // While some event is awaited, an acquisition is also a wait in the task's DEPT history.
-    // A flow with no task of its own gets one for the hold, not for the running code: the
-    // flow that waits is the continuation the lock is granted to (the code after `await
-    // m.acquire()`), and the caller of an async function that acquired goes on without it.
     const inHistory = events.outstanding > 0 && !trylock;
-    const running = context.current();
-    const frame = inHistory ? context.withOwnTask(running) : running;
+    const frame = inHistory ? context.ensureOwnTask() : context.current();
     const hold = v.acquire(
       map,
       instance,
@@ -172,10 +169,15 @@ export function lockAcquire(
       o?.nestLock,
       frame,
     );
-    if (inHistory && hold !== undefined && !v.merged) {
-      events.record(frame.task, hold.cls, hold.chain?.trace, false);
-      if (frame !== running) hold.bringsTask = true;
-    }
+    if (inHistory && hold !== undefined && !v.merged)
+      events.record(
+        frame.task,
+        hold.cls,
+        hold.chain?.trace,
+        false,
+        undefined,
+        hold,
+      );
     const finding = v.finding;
     if (finding !== undefined && core.reporter.throws(finding))
       return new DeadlockError(finding);
@@ -439,7 +441,7 @@ export function eventWait(
 ): DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
-    return waitIn(map, instance, ev, timeout, pending);
+    return waitIn(context.current(), map, instance, ev, timeout, true, pending);
   } catch (error) {
     internalError(error);
     return undefined;
@@ -447,46 +449,22 @@ export function eventWait(
 }
 
 /**
- * A primitive's wait by the running code. Under `throw` a closing wait returns the
- * DeadlockError and the caller does not wait. A refused wait is no wait: it starts no event
- * context and stays out of the history — else the refused waiter's own later `complete()`
- * would find its own wait inside the context and report `C → C`.
+ * `refusable`: the caller does not wait when this returns a DeadlockError (a primitive's
+ * wait). An `await` cannot be refused: it waits whatever the verdict, and under `throw` its
+ * finding is logged instead. A refused wait is no wait: it starts no event context and stays
+ * out of the history — else the refused waiter's own later `complete()` would find its own
+ * wait inside the context and report `C → C`.
  */
 function waitIn(
-  map: LockMap,
-  instance: object,
-  ev: EventState,
-  timeout: boolean,
-  pending: Pending | undefined,
-): DeadlockError | undefined {
-  const seen = validateWait(context.current(), map, instance, timeout);
-  if (seen === undefined) return undefined;
-  if (seen instanceof DeadlockError) return seen;
-  core.events.request(ev, seen.trace);
-  if (pending === undefined || context.mode !== "promise-hooks") {
-    if (core.events.outstanding > 0)
-      record(context.ensureOwnTask(), seen.cls, seen.trace, timeout, ev);
-    return undefined;
-  }
-  context.tagAwait(
-    pending.promise,
-    new AwaitedWait(pending.waiter, seen.cls, seen.trace, timeout, ev),
-  );
-  return undefined;
-}
-
-/**
- * dept_wait's check: holding lock A while waiting adds A → class. Returns the wait's class and
- * stack, nothing when untracked, or a DeadlockError to refuse the wait with under `throw`
- * (`refusable`: a primitive's wait; an `await` cannot be refused and logs it instead).
- */
-function validateWait(
   awaiter: Frame,
   map: LockMap,
   instance: object,
+  ev: EventState | undefined,
   timeout: boolean,
-  refusable = true,
-): { cls: LockClass; trace: Trace } | DeadlockError | undefined {
+  refusable: boolean,
+  pending?: Pending,
+  blocking?: Blocking,
+): DeadlockError | undefined {
   const v = core.validator;
   const seen = v.wait(map, instance, awaiter, timeout);
   if (seen === undefined) return undefined;
@@ -495,7 +473,16 @@ function validateWait(
     if (refusable) return new DeadlockError(finding);
     core.reporter.unthrown(finding);
   }
-  return seen;
+  if (ev !== undefined) core.events.request(ev, seen.trace);
+  if (pending === undefined || context.mode !== "promise-hooks") {
+    record(awaiter, seen.cls, seen.trace, timeout, ev, blocking);
+    return undefined;
+  }
+  context.tagAwait(
+    pending.promise,
+    new AwaitedWait(pending.waiter, seen.cls, seen.trace, timeout, ev),
+  );
+  return undefined;
 }
 
 /** A primitive's wait that returned `promise`; it blocks while `waiter` is still queued. */
@@ -509,7 +496,7 @@ export interface Pending {
  * queued is the flow that blocks, and the wait enters its history then. One object per wait
  * (this runs on every Completion.wait that blocks).
  */
-class AwaitedWait implements AwaitTag {
+class AwaitedWait implements AwaitTag, Blocking {
   declare readonly awaitTag: true;
   constructor(
     private readonly waiter: { readonly queued: boolean },
@@ -519,14 +506,17 @@ class AwaitedWait implements AwaitTag {
     private readonly ev: EventState | undefined,
   ) {}
 
-  awaited(frame: Frame): Frame {
-    if (!this.waiter.queued || !tracking.on) return frame;
+  awaited(frame: Frame): void {
+    if (!this.waiter.queued || !tracking.on) return;
     try {
-      return awaitedIn(frame, this.cls, this.trace, this.timeout, this.ev);
+      record(frame, this.cls, this.trace, this.timeout, this.ev, this);
     } catch (error) {
       internalError(error);
-      return frame;
     }
+  }
+
+  blocked(): boolean {
+    return this.waiter.queued;
   }
 }
 (AwaitedWait.prototype as { awaitTag: true }).awaitTag = true;
@@ -538,26 +528,12 @@ function record(
   trace: Trace,
   timeout: boolean,
   ev: EventState | undefined,
+  blocking: Blocking | undefined,
 ): void {
-  if (core.events.outstanding === 0 || frame.task === MAIN_TASK) return;
-  core.events.record(frame.task, cls, trace, timeout, ev);
-}
-
-/**
- * A continuation about to block on a wait (an `await` of the wait's promise): the wait enters
- * its history — given a task of its own if it has none. Returns the continuation's frame.
- */
-function awaitedIn(
-  frame: Frame,
-  cls: LockClass,
-  trace: Trace,
-  timeout: boolean,
-  ev: EventState | undefined,
-): Frame {
-  if (core.events.outstanding === 0) return frame;
-  const own = context.withOwnTask(frame);
-  record(own, cls, trace, timeout, ev);
-  return own;
+  if (core.events.outstanding === 0) return;
+  const own = frame === context.current() ? context.ensureOwnTask() : frame;
+  if (own.task !== MAIN_TASK)
+    core.events.record(own.task, cls, trace, timeout, ev, blocking);
 }
 
 /** A waiter stopped waiting without the event (timeout, abort). */
@@ -585,6 +561,7 @@ export function eventRaise(
   waitersLeft: boolean,
 ): void {
   if (ev.watch !== 0) unwatch(ev);
+  if (ev.once) ev.happened = true;
   if (ev.requestGen === 0) return;
   if (map === undefined || !tracking.on) {
     core.events.raised(ev, waitersLeft, undefined);
@@ -629,23 +606,23 @@ export function awaitIsWait(
   settled: () => boolean,
 ): void {
   if (map === undefined || !tracking.on) return;
-  const tag: AwaitTag = {
+  // A once-event's entries say by themselves whether it happened (events.ts); a task's result
+  // has no event state, so its tag answers. (The tag keeps the promise: a deferred's entry
+  // must not, or a deferred nobody can settle would never be collected and withdrawn.)
+  const tag: AwaitTag & Blocking = {
     awaitTag: true,
-    awaited(frame: Frame): Frame {
-      if (settled() || !tracking.on) return frame;
+    awaited(frame: Frame): void {
+      if (settled() || !tracking.on) return;
       try {
-        const seen = validateWait(frame, map, instance, false, false);
-        if (seen === undefined || seen instanceof DeadlockError) return frame;
-        if (ev !== undefined) {
-          core.events.request(ev, seen.trace);
-          if (ev.watch === 0 && ev.requestGen !== 0) watchSoon(promise, ev);
-        }
-        return awaitedIn(frame, seen.cls, seen.trace, false, ev);
+        const blocking = ev === undefined ? tag : undefined;
+        waitIn(frame, map, instance, ev, false, false, undefined, blocking);
+        if (ev !== undefined && ev.watch === 0 && ev.requestGen !== 0)
+          watchSoon(promise, ev);
       } catch (error) {
         internalError(error);
-        return frame;
       }
     },
+    blocked: () => !settled(),
   };
   context.tagAwait(promise, tag);
 }

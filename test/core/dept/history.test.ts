@@ -1,0 +1,60 @@
+// A task's wait history is a ring of the last HISTORY waits; an event's context is the waits
+// after its request, oldest first, without the waits still blocked (not the raiser's) and the
+// raiser's own subscription to an event that happens once.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { newTask } from "../../../src/core/context.js";
+import {
+  EventClock,
+  HISTORY,
+  newEventState,
+} from "../../../src/core/events.js";
+import type { LockClass } from "../../../src/core/lock-class.js";
+
+const cls = (n: number) => ({ n }) as unknown as LockClass;
+const numbers = (waits: readonly { cls: LockClass }[]) =>
+  waits.map((w) => (w.cls as unknown as { n: number }).n);
+
+describe("the wait history of a task", () => {
+  it("returns the waits after the request, oldest first, across the ring's wrap", () => {
+    for (const before of [0, 10, HISTORY - 3, HISTORY, 3 * HISTORY + 5]) {
+      for (const after of [1, 5, HISTORY - 1, HISTORY, HISTORY + 7]) {
+        const clock = new EventClock();
+        const task = newTask("t");
+        const ev = newEventState();
+        const other = newEventState();
+        clock.request(other, undefined); // some event is awaited: waits are recorded
+        for (let i = 0; i < before; i++)
+          clock.record(task, cls(i), undefined, false);
+        clock.request(ev, undefined);
+        for (let i = 0; i < after; i++)
+          clock.record(task, cls(1000 + i), undefined, false);
+        const kept = Math.min(after, HISTORY);
+        assert.deepEqual(
+          numbers(clock.contextWaits(task, ev)),
+          Array.from({ length: kept }, (_, i) => 1000 + after - kept + i),
+          `${before} waits before the request, ${after} after`,
+        );
+      }
+    }
+  });
+
+  it("leaves out waits still blocked, and a subscription to the once-event being raised", () => {
+    const clock = new EventClock();
+    const task = newTask("t");
+    const ev = newEventState(true);
+    const pendingOnce = newEventState(true);
+    clock.request(ev, undefined);
+    let stillBlocked = true;
+    clock.record(task, cls(1), undefined, false); // a finished wait: counts
+    clock.record(task, cls(2), undefined, false, ev); // a subscription to ev itself
+    clock.record(task, cls(3), undefined, false, pendingOnce); // a once-event not yet happened
+    clock.record(task, cls(4), undefined, false, undefined, {
+      blocked: () => stillBlocked,
+    });
+    assert.deepEqual(numbers(clock.contextWaits(task, ev)), [1]);
+    pendingOnce.happened = true;
+    stillBlocked = false;
+    assert.deepEqual(numbers(clock.contextWaits(task, ev)), [1, 3, 4]);
+  });
+});
