@@ -145,6 +145,8 @@ export function lockAcquire(
   read: ReadMode,
   o: AcquireAnnotations | undefined,
   trylock: boolean,
+  /** Whose waiting this acquisition is, for the history (default: the hold, until granted). */
+  blocking?: Blocking,
 ): HeldLock | DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
@@ -176,7 +178,7 @@ export function lockAcquire(
         hold.chain?.trace,
         false,
         undefined,
-        hold,
+        blocking ?? hold,
       );
     const finding = v.finding;
     if (finding !== undefined && core.reporter.throws(finding))
@@ -438,10 +440,21 @@ export function eventWait(
   ev: EventState,
   timeout: boolean,
   pending?: Pending,
+  /** Without `pending`: tells whether the waiter still waits (a Condition's queued waiter). */
+  blocking?: Blocking,
 ): DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
-    return waitIn(context.current(), map, instance, ev, timeout, true, pending);
+    return waitIn(
+      context.current(),
+      map,
+      instance,
+      ev,
+      timeout,
+      true,
+      pending,
+      blocking ?? pending?.waiter,
+    );
   } catch (error) {
     internalError(error);
     return undefined;
@@ -488,7 +501,7 @@ function waitIn(
 /** A primitive's wait that returned `promise`; it blocks while `waiter` is still queued. */
 export interface Pending {
   readonly promise: Promise<unknown>;
-  readonly waiter: { readonly queued: boolean };
+  readonly waiter: Blocking;
 }
 
 /**
@@ -496,10 +509,10 @@ export interface Pending {
  * queued is the flow that blocks, and the wait enters its history then. One object per wait
  * (this runs on every Completion.wait that blocks).
  */
-class AwaitedWait implements AwaitTag, Blocking {
+class AwaitedWait implements AwaitTag {
   declare readonly awaitTag: true;
   constructor(
-    private readonly waiter: { readonly queued: boolean },
+    private readonly waiter: Blocking,
     private readonly cls: LockClass,
     private readonly trace: Trace,
     private readonly timeout: boolean,
@@ -507,16 +520,12 @@ class AwaitedWait implements AwaitTag, Blocking {
   ) {}
 
   awaited(frame: Frame): void {
-    if (!this.waiter.queued || !tracking.on) return;
+    if (!this.waiter.blocked() || !tracking.on) return;
     try {
-      record(frame, this.cls, this.trace, this.timeout, this.ev, this);
+      record(frame, this.cls, this.trace, this.timeout, this.ev, this.waiter);
     } catch (error) {
       internalError(error);
     }
-  }
-
-  blocked(): boolean {
-    return this.waiter.queued;
   }
 }
 (AwaitedWait.prototype as { awaitTag: true }).awaitTag = true;
@@ -603,18 +612,18 @@ export function awaitIsWait(
   map: LockMap | undefined,
   instance: object,
   ev: EventState | undefined,
-  settled: () => boolean,
+  waiting: Blocking,
 ): void {
   if (map === undefined || !tracking.on) return;
-  // A once-event's entries say by themselves whether it happened (events.ts); a task's result
-  // has no event state, so its tag answers. (The tag keeps the promise: a deferred's entry
-  // must not, or a deferred nobody can settle would never be collected and withdrawn.)
-  const tag: AwaitTag & Blocking = {
+  // A once-event's history entries say by themselves whether it happened (events.ts), and
+  // must keep nothing else: a deferred nobody can settle is collected and withdrawn. Without
+  // an event state (a task's result) `waiting` answers; it must refer to no result.
+  const blocking = ev === undefined ? waiting : undefined;
+  const tag: AwaitTag = {
     awaitTag: true,
     awaited(frame: Frame): void {
-      if (settled() || !tracking.on) return;
+      if (!waiting.blocked() || !tracking.on) return;
       try {
-        const blocking = ev === undefined ? tag : undefined;
         waitIn(frame, map, instance, ev, false, false, undefined, blocking);
         if (ev !== undefined && ev.watch === 0 && ev.requestGen !== 0)
           watchSoon(promise, ev);
@@ -622,7 +631,6 @@ export function awaitIsWait(
         internalError(error);
       }
     },
-    blocked: () => !settled(),
   };
   context.tagAwait(promise, tag);
 }
@@ -636,10 +644,10 @@ export function awaitIsWait(
  * Most awaited deferreds settle within microtasks, and a registration (with its weak cell, and
  * the unregistration when the event happens) costs as much as the rest of the wait. So an
  * awaited promise is only queued, and registered at the next macrotask if it is still
- * pending: one macrotask is the longest the queue keeps a promise alive, and entries already
- * settled are dropped whenever the queue doubles (a loop that never yields to a macrotask
- * keeps it as long as what is still awaited). A registration left behind after the event
- * would live until a collection and a cleanup task, piling up one weak cell per deferred.
+ * pending — or when 64 are queued, in a loop that never yields to a macrotask: the queue
+ * keeps at most 64 promises alive, for at most one macrotask. A registration left behind
+ * after the event would live until a collection and a cleanup task, piling up one weak cell
+ * per deferred, so the event unregisters it.
  */
 const unsettleable = new FinalizationRegistry<EventState>((ev) => {
   if (ev.requestGen !== 0) core.events.withdrawn(ev, false);
@@ -652,19 +660,17 @@ function watchSoon(promise: Promise<unknown>, ev: EventState): void {
   queued.push({ promise, ev });
   if (!flushQueued) {
     flushQueued = true;
-    setImmediate(registerStillPending).unref();
-  } else if (
-    queued.length >= 64 &&
-    (queued.length & (queued.length - 1)) === 0
-  ) {
-    let live = 0;
-    for (const q of queued) if (q.ev.watch === 1) queued[live++] = q;
-    queued.length = live;
-  }
+    setImmediate(atMacrotask).unref();
+  } else if (queued.length >= WATCH_BATCH) registerStillPending();
+}
+const WATCH_BATCH = 64;
+
+function atMacrotask(): void {
+  flushQueued = false;
+  registerStillPending();
 }
 
 function registerStillPending(): void {
-  flushQueued = false;
   for (const { promise, ev } of queued) {
     if (ev.watch !== 1) continue;
     ev.watch = 2;

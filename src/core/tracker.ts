@@ -223,9 +223,9 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
     if (life !== undefined) life.released = true;
     return Promise.reject(error);
   }
-  let settled = false;
+  const end = new TaskEnd();
   const ended = (): void => {
-    settled = true;
+    end.ended = true;
     if (life !== undefined) life.released = true;
     const left = record.holds!.filter((h) => h.granted && !h.released);
     record.holds = undefined;
@@ -251,8 +251,19 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   );
   // Awaiting the task is a wait for its end: holding lock M while awaiting a task that takes
   // M's class closes M → task → M.
-  awaitIsWait(done, map, record, undefined, () => settled);
+  awaitIsWait(done, map, record, undefined, end);
   return done;
+}
+
+/**
+ * Whether awaiting a task still blocks. Its own object, made outside task(): the waits of a
+ * long-lived task's history keep it, and a closure of task() would keep the task's result.
+ */
+class TaskEnd {
+  ended = false;
+  blocked(): boolean {
+    return !this.ended;
+  }
 }
 
 function heldAtEnd(name: string, left: HeldLock[]): void {

@@ -70,18 +70,6 @@ export class Condition {
     if (held !== undefined) lockSuspend(held);
     mutex.giveBack();
     const timed = o?.timeout !== undefined && o.timeout !== Infinity;
-    // Aborted already: no wait at all, so no event context either.
-    let refused: unknown =
-      o?.signal?.aborted === true
-        ? o.signal.reason
-        : eventWait(this.map, this, this.ev, timed);
-    // Taking the mutex again is validated as an acquisition (with the held list as it is
-    // while waiting); the record that comes back only carries the verdict.
-    if (held !== undefined) {
-      const check = lockAcquire(mutex.map, mutex, 0, undefined, false);
-      if (check instanceof DeadlockError) refused ??= check;
-      else if (check !== undefined) lockAbandoned(check);
-    }
 
     const retake = (settle: () => void): void => {
       const granted = (): void => {
@@ -100,19 +88,34 @@ export class Condition {
           undefined,
         );
     };
-    const pending = new Promise<void>((resolve, reject) => {
-      if (refused !== undefined) {
-        retake(() => reject(refused));
-        return;
-      }
-      const waiter = new Waiter(
-        () => retake(resolve),
-        (reason) => retake(() => reject(reason)),
-        1,
-        () => eventWithdrawn(this.ev, this.queue.length > 0),
-      );
-      this.queue.push(waiter, o, "Condition wait");
+    let resolve!: () => void;
+    let reject!: (reason: unknown) => void;
+    const pending = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
+    const waiter = new Waiter(
+      () => retake(resolve),
+      (reason) => retake(() => reject(reason)),
+      1,
+      () => eventWithdrawn(this.ev, this.queue.length > 0),
+    );
+    // Aborted already: no wait at all, so no event context either. The wait, and the re-take
+    // of the mutex after it, stay blocked while the waiter is queued: no event raised
+    // meanwhile depends on them (events.ts).
+    let refused: unknown =
+      o?.signal?.aborted === true
+        ? o.signal.reason
+        : eventWait(this.map, this, this.ev, timed, undefined, waiter);
+    // Taking the mutex again is validated as an acquisition (with the held list as it is
+    // while waiting); the record that comes back only carries the verdict.
+    if (held !== undefined) {
+      const check = lockAcquire(mutex.map, mutex, 0, undefined, false, waiter);
+      if (check instanceof DeadlockError) refused ??= check;
+      else if (check !== undefined) lockAbandoned(check);
+    }
+    if (refused !== undefined) retake(() => reject(refused));
+    else this.queue.push(waiter, o, "Condition wait");
     if (held !== undefined) lockPending(held, pending);
     return pending;
   }

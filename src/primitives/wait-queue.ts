@@ -33,6 +33,11 @@ export class Waiter {
     /** Called when the waiter leaves without being granted. */
     readonly abandon: () => void,
   ) {}
+
+  /** Still waiting: neither granted nor given up (DEPT's history asks, events.ts). */
+  blocked(): boolean {
+    return this.queued;
+  }
 }
 
 export class WaitQueue {

@@ -5,7 +5,7 @@
 // pinned at the end, named in the titles.
 import { before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { heldLocks, tracker } from "../../src/index.js";
+import { Completion, heldLocks, task, tracker } from "../../src/index.js";
 import {
   assertGraph,
   deferred,
@@ -212,5 +212,33 @@ describe("limits of the ALS fallback, pinned", () => {
     open.resolve();
     await holder;
     assertGraph(["A -> B"]);
+  });
+});
+
+describe("waits and events in ALS mode", () => {
+  test("a consumer the task started, still blocked, is no dependency of what the task completes", async () => {
+    // In this mode a Completion wait enters the history at once (no await is seen); it must
+    // still be left out while its waiter is queued.
+    const signal = new Completion({ key: "signal" });
+    const ready = new Completion({ key: "ready" });
+    const early = task("early", () => ready.wait());
+    await macrotask();
+    let notifier: Promise<void> | undefined;
+    await task("main", async () => {
+      const consumer = signal.wait();
+      await macrotask();
+      notifier = task("notifier", async () => {
+        await ready.wait();
+        signal.complete();
+      });
+      await macrotask();
+      ready.completeAll();
+      await consumer;
+    });
+    await Promise.all([early, notifier]);
+    assert.deepEqual(
+      tracker.reports().map((r) => r.kind),
+      [],
+    );
   });
 });

@@ -394,6 +394,39 @@ describe("producer/consumer with a Condition never reports", () => {
     }
   });
 
+  it("a consumer blocked on a Condition is not the task that started it: its waits are no dependency of what that task raises", async () => {
+    // main starts consumer() without awaiting it; the consumer blocks on cv (with the mutex
+    // given back, to be taken again). main then completes `ready` while the consumer is still
+    // blocked: main never waited for cv or m, so `ready` depends on neither.
+    const m = new Mutex({ key: "m" });
+    const cv = new Condition({ key: "cv" });
+    const ready = new Completion({ key: "ready" });
+    let go = false;
+    const early = task("early", () => ready.wait());
+    await macrotask();
+    let notifier: Promise<void> | undefined;
+    await task("main", async () => {
+      const consumer = (async () => {
+        const release = await m.acquire();
+        while (!go) await cv.wait(m);
+        release();
+      })();
+      await macrotask();
+      notifier = task("notifier", async () => {
+        await ready.wait();
+        const release = await m.acquire();
+        go = true;
+        cv.notify();
+        release();
+      });
+      await macrotask();
+      ready.completeAll();
+      await consumer;
+    });
+    await Promise.all([early, notifier]);
+    assertVerdicts([]);
+  });
+
   it("still reports a condition waited for under another lock that the notifier takes", async () => {
     // The positive control: `outer` held across the wait (only the condition's mutex is given up).
     const outer = new Mutex({ name: "outer" });
