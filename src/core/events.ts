@@ -17,7 +17,7 @@
 //  * only the raiser's own flow counts: each task keeps its own wait history.
 // Locks are the special case where [S] is the acquisition and [E] the release; their
 // dependencies come from the held list (validator.ts), not from history.
-import type { Blocking, TaskRecord, WaitEntry } from "./held-lock.js";
+import type { Blocking, Frame, TaskRecord, WaitEntry } from "./held-lock.js";
 import type { LockClass } from "./lock-class.js";
 import type { Trace } from "./stack.js";
 
@@ -51,11 +51,11 @@ export function newEventState(once = false): EventState {
 
 const NONE: readonly WaitEntry[] = Object.freeze([]);
 
-/** The waiter of `w` is still blocked: an awaited once-event has not happened, or its waiter says so. */
-function blocked(w: WaitEntry): boolean {
+/** `w` is another flow's than `raiser`'s: an awaited once-event has not happened, or its wait says so. */
+function elsewhere(w: WaitEntry, raiser: Frame): boolean {
   const event = w.event;
   if (event !== undefined && event.once && !event.happened) return true;
-  return w.blocking?.blocked() === true;
+  return w.blocking?.elsewhere(raiser) === true;
 }
 
 export class EventClock {
@@ -100,7 +100,8 @@ export class EventClock {
   }
 
   /** The task's waits inside `ev`'s current event context, oldest first. */
-  contextWaits(task: TaskRecord, ev: EventState): readonly WaitEntry[] {
+  contextWaits(raiser: Frame, ev: EventState): readonly WaitEntry[] {
+    const task = raiser.task;
     const history = task.history;
     if (history === undefined || ev.requestGen === 0) return NONE;
     // An event that happens once cannot have both blocked a flow and then been raised by it:
@@ -112,7 +113,8 @@ export class EventClock {
     // a task's history also holds the waits of async functions it started and did not await
     // (inheritance by creation), and a consumer it started, still waiting for the event the
     // task is raising, is no dependency of that event — nor a subscription through
-    // `Promise.all` that the raiser has not blocked on yet.
+    // `Promise.all` that the raiser has not blocked on yet. Likewise a lock granted to a flow
+    // the raiser is not (held-lock.ts Blocking).
     //
     // The ring is in generation order from historyPos (once full): walk back from the newest
     // entry and stop at the context's start, so a raise costs the waits inside its context.
@@ -122,7 +124,8 @@ export class EventClock {
     for (let i = newest; i > newest - n; i--) {
       const w = history[i % n]!;
       if (w.gen <= ev.requestGen) break;
-      if (!(ev.once && w.event === ev) && !blocked(w)) (found ??= []).push(w);
+      if (!(ev.once && w.event === ev) && !elsewhere(w, raiser))
+        (found ??= []).push(w);
     }
     return found === undefined ? NONE : found.reverse();
   }

@@ -23,17 +23,20 @@ export interface WaitEntry {
   timeout: boolean;
   /** The event waited for, when the wait was for an event (not a lock). */
   event: EventState | undefined;
-  /** Tells whether the waiter is still blocked, when that can be known. */
+  /** Tells whether the wait is another flow's right now, when that can be known. */
   blocking: Blocking | undefined;
 }
 
 /**
- * A wait whose waiter may still be blocked. A wait still blocked when an event happens was
- * made by a flow that is not running, so not by the flow that raises the event: it is no
- * dependency of that event, whichever task its history was recorded in.
+ * A wait that may, at the moment an event happens, be another flow's than the raiser's. The
+ * raiser is running, so a wait still blocked is not its own; nor is a lock acquisition that
+ * was granted to a flow the raiser is not (the caller of an async function that took a lock
+ * before its first await goes on without it). Such a wait is no dependency of the event,
+ * whichever task's history it was recorded in (a task's history holds the waits of the
+ * functions it starts, awaited or not).
  */
 export interface Blocking {
-  blocked(): boolean;
+  elsewhere(raiser: Frame): boolean;
 }
 
 /** A validated chain: the ordered (class, read) list it stands for and its first-seen stack. */
@@ -91,9 +94,9 @@ export class HeldLock implements Blocking {
   /** Set on the token a nest-merged acquisition gets: the shared entry it counts in. */
   declare mergedInto: HeldLock | undefined;
 
-  /** An acquisition is blocked until the lock is granted (or given up). */
-  blocked(): boolean {
-    return !this.granted && !this.released;
+  /** Not the raiser's while not granted yet, or held by a flow the raiser is not. */
+  elsewhere(raiser: Frame): boolean {
+    return !this.released && (!this.granted || !onFrame(raiser, this));
   }
 
   constructor(

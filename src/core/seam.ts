@@ -520,7 +520,7 @@ class AwaitedWait implements AwaitTag {
   ) {}
 
   awaited(frame: Frame): void {
-    if (!this.waiter.blocked() || !tracking.on) return;
+    if (!this.waiter.elsewhere(frame) || !tracking.on) return;
     try {
       record(frame, this.cls, this.trace, this.timeout, this.ev, this.waiter);
     } catch (error) {
@@ -578,7 +578,7 @@ export function eventRaise(
   }
   try {
     const frame = context.current();
-    const waits = core.events.contextWaits(frame.task, ev);
+    const waits = core.events.contextWaits(frame, ev);
     if (waits.length > 0) {
       const cls = core.validator.classOf(map, 0);
       let eventTrace: Trace | undefined;
@@ -622,7 +622,7 @@ export function awaitIsWait(
   const tag: AwaitTag = {
     awaitTag: true,
     awaited(frame: Frame): void {
-      if (!waiting.blocked() || !tracking.on) return;
+      if (!waiting.elsewhere(frame) || !tracking.on) return;
       try {
         waitIn(frame, map, instance, ev, false, false, undefined, blocking);
         if (ev !== undefined && ev.watch === 0 && ev.requestGen !== 0)

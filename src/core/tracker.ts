@@ -261,7 +261,8 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
  */
 class TaskEnd {
   ended = false;
-  blocked(): boolean {
+  /** Awaiting a task that has not ended blocks. */
+  elsewhere(): boolean {
     return !this.ended;
   }
 }

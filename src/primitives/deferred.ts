@@ -24,7 +24,7 @@ export function deferred<T>(opts?: LockOptions): Deferred<T> {
   const promise = new Promise<T>(
     (resolve, reject) => (settle = { resolve, reject }),
   );
-  awaitIsWait(promise, map, ev, ev, { blocked: () => !settled });
+  awaitIsWait(promise, map, ev, ev, { elsewhere: () => !settled });
   const raise = (): boolean => {
     if (settled) return false;
     settled = true;

@@ -34,8 +34,8 @@ export class Waiter {
     readonly abandon: () => void,
   ) {}
 
-  /** Still waiting: neither granted nor given up (DEPT's history asks, events.ts). */
-  blocked(): boolean {
+  /** Still waiting — neither granted nor given up — so not the flow that is running now. */
+  elsewhere(): boolean {
     return this.queued;
   }
 }

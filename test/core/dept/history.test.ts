@@ -21,6 +21,7 @@ describe("the wait history of a task", () => {
       for (const after of [1, 5, HISTORY - 1, HISTORY, HISTORY + 7]) {
         const clock = new EventClock();
         const task = newTask("t");
+        const frame = { task, hold: null, next: null };
         const ev = newEventState();
         const other = newEventState();
         clock.request(other, undefined); // some event is awaited: waits are recorded
@@ -31,7 +32,7 @@ describe("the wait history of a task", () => {
           clock.record(task, cls(1000 + i), undefined, false);
         const kept = Math.min(after, HISTORY);
         assert.deepEqual(
-          numbers(clock.contextWaits(task, ev)),
+          numbers(clock.contextWaits(frame, ev)),
           Array.from({ length: kept }, (_, i) => 1000 + after - kept + i),
           `${before} waits before the request, ${after} after`,
         );
@@ -42,6 +43,7 @@ describe("the wait history of a task", () => {
   it("leaves out waits still blocked, and a subscription to the once-event being raised", () => {
     const clock = new EventClock();
     const task = newTask("t");
+    const frame = { task, hold: null, next: null };
     const ev = newEventState(true);
     const pendingOnce = newEventState(true);
     clock.request(ev, undefined);
@@ -50,11 +52,11 @@ describe("the wait history of a task", () => {
     clock.record(task, cls(2), undefined, false, ev); // a subscription to ev itself
     clock.record(task, cls(3), undefined, false, pendingOnce); // a once-event not yet happened
     clock.record(task, cls(4), undefined, false, undefined, {
-      blocked: () => stillBlocked,
+      elsewhere: () => stillBlocked,
     });
-    assert.deepEqual(numbers(clock.contextWaits(task, ev)), [1]);
+    assert.deepEqual(numbers(clock.contextWaits(frame, ev)), [1]);
     pendingOnce.happened = true;
     stillBlocked = false;
-    assert.deepEqual(numbers(clock.contextWaits(task, ev)), [1, 3, 4]);
+    assert.deepEqual(numbers(clock.contextWaits(frame, ev)), [1, 3, 4]);
   });
 });

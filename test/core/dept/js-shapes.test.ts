@@ -673,6 +673,7 @@ describe("flows that are no task(): plain async functions and the code that call
   /** M → X from a task, then a caller that completes X after starting `worker`, which takes M. */
   async function chargeRound(
     start: (worker: () => Promise<void>) => Promise<void>,
+    awaitWorker = false,
   ): Promise<void> {
     const m = new Mutex({ name: "M" });
     await task("holder", async () => {
@@ -689,20 +690,22 @@ describe("flows that are no task(): plain async functions and the code that call
       const release = await m.acquire();
       release();
     });
+    if (awaitWorker) await worker;
     x.complete();
     await Promise.all([waiter, worker]);
   }
 
-  it(
-    "does not charge a plain async function's lock acquisition to the caller that started it",
-    {
-      todo: "the acquisition runs in the caller's stretch of code (before the function's first await) and the caller's flow includes what it starts, as for held locks: X → M is recorded",
-    },
-    async () => {
-      await chargeRound((worker) => worker());
-      assertVerdicts([]);
-    },
-  );
+  it("does not charge a plain async function's lock acquisition to the caller that started it", async () => {
+    // The acquisition runs in the caller's stretch of code (before the function's first
+    // await), but the lock is granted to the function's continuation, not to the caller.
+    await chargeRound((worker) => worker());
+    assertVerdicts([]);
+  });
+
+  it("but charges a caller that awaited the function before completing X: M → X → M", async () => {
+    await chargeRound((worker) => worker(), true);
+    assertVerdicts([{ kind: "circular-dependency", classes: ["M", "X"] }]);
+  });
 
   it("does not charge it when the function is started with detach()", async () => {
     await chargeRound((worker) => detach(worker));
