@@ -52,7 +52,7 @@ export function newEventState(once = false): EventState {
 const NONE: readonly WaitEntry[] = Object.freeze([]);
 
 /** `w` is another flow's than `raiser`'s: an awaited once-event has not happened, or its wait says so. */
-function elsewhere(w: WaitEntry, raiser: Frame): boolean {
+function elsewhere(w: WaitEntry, raiser: Frame | undefined): boolean {
   const event = w.event;
   if (event !== undefined && event.once && !event.happened) return true;
   return w.blocking?.elsewhere(raiser) === true;
@@ -100,8 +100,12 @@ export class EventClock {
   }
 
   /** The task's waits inside `ev`'s current event context, oldest first. */
-  contextWaits(raiser: Frame, ev: EventState): readonly WaitEntry[] {
-    const task = raiser.task;
+  contextWaits(
+    task: TaskRecord,
+    ev: EventState,
+    /** The raiser's held list, when exact: a lock granted to another flow is not its wait. */
+    raiser?: Frame,
+  ): readonly WaitEntry[] {
     const history = task.history;
     if (history === undefined || ev.requestGen === 0) return NONE;
     // An event that happens once cannot have both blocked a flow and then been raised by it:

@@ -36,7 +36,8 @@ export interface WaitEntry {
  * functions it starts, awaited or not).
  */
 export interface Blocking {
-  elsewhere(raiser: Frame): boolean;
+  /** `raiser`: the raiser's held list, when it is exact (promise hooks). */
+  elsewhere(raiser: Frame | undefined): boolean;
 }
 
 /** A validated chain: the ordered (class, read) list it stands for and its first-seen stack. */
@@ -95,8 +96,9 @@ export class HeldLock implements Blocking {
   declare mergedInto: HeldLock | undefined;
 
   /** Not the raiser's while not granted yet, or held by a flow the raiser is not. */
-  elsewhere(raiser: Frame): boolean {
-    return !this.released && (!this.granted || !onFrame(raiser, this));
+  elsewhere(raiser: Frame | undefined): boolean {
+    if (this.released) return false;
+    return !this.granted || (raiser !== undefined && !onFrame(raiser, this));
   }
 
   constructor(

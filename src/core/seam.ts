@@ -578,7 +578,11 @@ export function eventRaise(
   }
   try {
     const frame = context.current();
-    const waits = core.events.contextWaits(frame, ev);
+    const waits = core.events.contextWaits(
+      frame.task,
+      ev,
+      heldListsExact() ? frame : undefined,
+    );
     if (waits.length > 0) {
       const cls = core.validator.classOf(map, 0);
       let eventTrace: Trace | undefined;

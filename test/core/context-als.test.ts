@@ -5,7 +5,13 @@
 // pinned at the end, named in the titles.
 import { before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Completion, heldLocks, task, tracker } from "../../src/index.js";
+import {
+  Completion,
+  Mutex,
+  heldLocks,
+  task,
+  tracker,
+} from "../../src/index.js";
 import {
   assertGraph,
   deferred,
@@ -239,6 +245,33 @@ describe("waits and events in ALS mode", () => {
     assert.deepEqual(
       tracker.reports().map((r) => r.kind),
       [],
+    );
+  });
+});
+
+describe("a raiser's own acquisition in ALS mode", () => {
+  test("a lock taken with a bare await (unseen on held lists here) still counts for the event its taker raises", async () => {
+    const m = new Mutex({ key: "M" });
+    // M → X: the callback style is tracked in this mode.
+    await task("holder", () =>
+      m.runExclusive(async () => {
+        const x1 = new Completion({ key: "X" });
+        setImmediate(() => x1.complete());
+        await x1.wait();
+      }),
+    );
+    const x = new Completion({ key: "X" });
+    const waiter = task("waiter", () => x.wait());
+    await macrotask();
+    await task("raiser", async () => {
+      const release = await m.acquire();
+      x.complete(); // X → M: the raiser waited for M inside X's context
+      release();
+    });
+    await waiter;
+    assert.deepEqual(
+      tracker.reports().map((r) => [r.kind, r.classes]),
+      [["circular-dependency", ["M", "X"]]],
     );
   });
 });

@@ -32,7 +32,7 @@ describe("the wait history of a task", () => {
           clock.record(task, cls(1000 + i), undefined, false);
         const kept = Math.min(after, HISTORY);
         assert.deepEqual(
-          numbers(clock.contextWaits(frame, ev)),
+          numbers(clock.contextWaits(task, ev, frame)),
           Array.from({ length: kept }, (_, i) => 1000 + after - kept + i),
           `${before} waits before the request, ${after} after`,
         );
@@ -54,9 +54,9 @@ describe("the wait history of a task", () => {
     clock.record(task, cls(4), undefined, false, undefined, {
       elsewhere: () => stillBlocked,
     });
-    assert.deepEqual(numbers(clock.contextWaits(frame, ev)), [1]);
+    assert.deepEqual(numbers(clock.contextWaits(task, ev, frame)), [1]);
     pendingOnce.happened = true;
     stillBlocked = false;
-    assert.deepEqual(numbers(clock.contextWaits(frame, ev)), [1, 3, 4]);
+    assert.deepEqual(numbers(clock.contextWaits(task, ev, frame)), [1, 3, 4]);
   });
 });
