@@ -671,7 +671,13 @@ const WATCH_BATCH = 64;
 
 function atMacrotask(): void {
   flushQueued = false;
-  registerStillPending();
+  try {
+    registerStillPending();
+  } catch (error) {
+    // Runs on its own (an immediate): nothing above it would catch, and it must not crash.
+    queued.length = 0;
+    internalError(error);
+  }
 }
 
 function registerStillPending(): void {
