@@ -428,11 +428,13 @@ export { newEventState } from "./events.js";
  * dept_wait). Validated now: holding lock A while waiting adds A → class. Returns a
  * DeadlockError under `policy: 'throw'` when the wait closes a cycle (then do not wait).
  *
- * `pending` is the promise the wait returns. The flow that blocks is the one that awaits it,
- * and only then does the wait enter that flow's history (with promise hooks; else now):
- * `const reply = answered.wait(); request.complete(); await reply` raised `request` before
- * it blocked on `answered`, so `request` does not depend on `answered`. A promise already
- * settled when awaited blocks nobody (DEPT commits a staged wait only when the task sleeps).
+ * `pending` is the promise the wait returns and its queued waiter. The flow that blocks is the
+ * one that awaits the promise, and only then does the wait enter that flow's history (with
+ * promise hooks; else now): `const reply = answered.wait(); request.complete(); await reply`
+ * raised `request` before it blocked on `answered`, so `request` does not depend on
+ * `answered`. A waiter no longer queued when awaited blocks nobody (DEPT commits a staged wait
+ * only when the task sleeps). Without `pending`, `blocking` tells the history whether the
+ * waiter still waits.
  */
 export function eventWait(
   map: LockMap | undefined,
@@ -609,7 +611,8 @@ export function eventRaise(
 
 /**
  * Makes awaiting `promise` a wait for an event of `map`'s class (a deferred's promise, a
- * task's result). `settled()` says whether awaiting it would still block. Needs promise hooks.
+ * task's result). `waiting.elsewhere()` says whether awaiting it would still block. Needs
+ * promise hooks.
  */
 export function awaitIsWait(
   promise: Promise<unknown>,
