@@ -18,6 +18,7 @@ import { spawnSync } from "node:child_process";
 import {
   existsSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -37,6 +38,7 @@ import {
   type Params,
   type VariantResult,
 } from "./report.js";
+import { keepSections } from "./sections.js";
 import { BUILD_DIR_VARIABLE } from "./subjects.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -261,7 +263,9 @@ async function main(): Promise<void> {
   };
   const markdown = renderMarkdown(results, machine, params);
   if (write) {
-    writeFileSync(resolve(root, DOC), markdown);
+    const path = resolve(root, DOC);
+    const old = existsSync(path) ? readFileSync(path, "utf8") : "";
+    writeFileSync(path, keepSections(markdown, old));
     log(`bench: wrote ${DOC}`);
   } else {
     process.stdout.write(markdown);
