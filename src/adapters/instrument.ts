@@ -32,6 +32,7 @@ import { instrumentAsyncMutex } from "./instrument/async-mutex.js";
 import { instrumentPLimit } from "./instrument/p-limit.js";
 import { instrumentPQueue } from "./instrument/p-queue.js";
 import { installedAt } from "./instrument/packages.js";
+import { shapeOf, Unrecognised } from "./instrument/exports.js";
 import { instrumentPg } from "./pg.js";
 import { instrumentGenericPool } from "./generic-pool.js";
 import { instrumentTarn } from "./tarn.js";
@@ -84,36 +85,6 @@ export class UnrecognisedExportsWarning extends WaitgraphError {
       `waitgraph/register left ${library}${version === undefined ? "" : `@${version}`} untouched, not tracked: expected ${expected}, found ${found}`,
     );
   }
-}
-
-/** Thrown by an instrumentation, before it changes anything, for a shape it does not know. */
-export class Unrecognised extends Error {
-  constructor(
-    readonly expected: string,
-    readonly found: string,
-  ) {
-    super(`expected ${expected}, found ${found}`);
-  }
-}
-
-export function unrecognised(expected: string, found: unknown): Unrecognised {
-  return new Unrecognised(expected, shapeOf(found));
-}
-
-/** `a function with properties default, x`, `an object with Pool, Client` — what was found. */
-export function shapeOf(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object" && typeof value !== "function")
-    return `${String(value)} (${typeof value})`;
-  const skip = new Set(["length", "name", "prototype", "arguments", "caller"]);
-  const keys = Object.keys(value).filter((k) => !skip.has(k));
-  const kind =
-    typeof value === "function"
-      ? `a function${value.name === "" ? "" : ` (${value.name})`}`
-      : "an object";
-  if (keys.length === 0) return `${kind} with no properties`;
-  const shown = keys.slice(0, 8).join(", ");
-  return `${kind} with ${typeof value === "function" ? "properties " : ""}${shown}${keys.length > 8 ? ", …" : ""}`;
 }
 
 const done = new WeakMap<object, unknown>();
@@ -271,7 +242,10 @@ function hookEsm(): void {
   };
   if (typeof registerHooks === "function") {
     loaderHooks.useData(data);
-    registerHooks({ resolve: loaderHooks.resolveSync, load: loaderHooks.loadSync });
+    registerHooks({
+      resolve: loaderHooks.resolveSync,
+      load: loaderHooks.loadSync,
+    });
     return;
   }
   if (typeof register !== "function") {
