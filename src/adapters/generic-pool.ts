@@ -18,6 +18,7 @@ import {
   permitsFor,
   type PoolOptions,
 } from "./permits.js";
+import { trackSafely, unrecognised } from "./instrument/exports.js";
 
 export type { PoolOptions };
 
@@ -54,16 +55,16 @@ export function instrumentGenericPool<
     genericPool === null ||
     typeof genericPool.createPool !== "function"
   )
-    throw expected("genericPool", "the exports of generic-pool", genericPool);
+    throw unrecognised(
+      "generic-pool 3's exports, with a createPool function",
+      genericPool,
+    );
   if (isTracked(genericPool.createPool)) return genericPool;
   const create = genericPool.createPool as unknown as Method;
   const createPool = function createPool(this: unknown, ...args: unknown[]) {
-    return track(
-      create.apply(this, args) as GenericPoolLike,
-      undefined,
-      createPool,
-      false,
-    );
+    const pool = create.apply(this, args) as GenericPoolLike;
+    trackSafely(() => track(pool, undefined, createPool, false));
+    return pool;
   };
   markTracked(createPool);
   (genericPool as { createPool: unknown }).createPool = createPool;

@@ -50,6 +50,7 @@ import {
   type PoolOptions,
 } from "./permits.js";
 import { trackInClass, type TarnPoolLike } from "./tarn.js";
+import { trackSafely, unrecognised } from "./instrument/exports.js";
 
 export type { PoolOptions };
 
@@ -98,7 +99,7 @@ export function instrumentKnex<M extends (config: never) => unknown>(
   original: M,
 ): M {
   if (typeof original !== "function")
-    throw expected("knex", "the exports of knex", original);
+    throw unrecognised("the knex function (module.exports)", original);
   if (isTracked(original)) return original;
   const make = original as unknown as (
     this: unknown,
@@ -106,9 +107,9 @@ export function instrumentKnex<M extends (config: never) => unknown>(
   ) => unknown;
   const knex = function knex(this: unknown, ...args: unknown[]): unknown {
     const made = make.apply(this, args);
-    return typeof made === "function" && isClient((made as KnexLike).client)
-      ? track(made as KnexLike, undefined, knex, false)
-      : made;
+    if (typeof made === "function" && isClient((made as KnexLike).client))
+      trackSafely(() => track(made as KnexLike, undefined, knex, false));
+    return made;
   };
   for (const name of Object.getOwnPropertyNames(original)) {
     if (["length", "name", "prototype", "arguments", "caller"].includes(name))

@@ -30,7 +30,12 @@ import {
   permitsFor,
   type PoolOptions,
 } from "./permits.js";
-import { standsFor } from "./instrument/exports.js";
+import {
+  isClassWith,
+  standsFor,
+  trackSafely,
+  unrecognised,
+} from "./instrument/exports.js";
 
 export type { PoolOptions };
 
@@ -71,14 +76,21 @@ export function trackPool<P extends PgPoolLike>(
 export function instrumentPg<
   M extends { Pool: abstract new (...args: never[]) => PgPoolLike },
 >(pg: M): M {
-  if (typeof pg !== "object" || pg === null || typeof pg.Pool !== "function")
-    throw expected("pg", "the exports of the pg module", pg);
+  if (
+    typeof pg !== "object" ||
+    pg === null ||
+    !isClassWith(pg.Pool, ["connect", "query"])
+  )
+    throw unrecognised(
+      "the pg module's exports, with a Pool class (connect, query)",
+      pg,
+    );
   if (isTracked(pg.Pool)) return pg;
   const Base = pg.Pool as unknown as new (...args: unknown[]) => PgPoolLike;
   const Pool = class Pool extends Base {
     constructor(...args: unknown[]) {
       super(...args);
-      track(this, undefined, Pool, false);
+      trackSafely(() => track(this, undefined, Pool, false));
     }
   };
   markTracked(Pool);

@@ -19,7 +19,12 @@ import {
   permitsOf,
   type PoolOptions,
 } from "./permits.js";
-import { standsFor } from "./instrument/exports.js";
+import {
+  isClassWith,
+  standsFor,
+  trackSafely,
+  unrecognised,
+} from "./instrument/exports.js";
 
 export type { PoolOptions };
 
@@ -69,24 +74,29 @@ export function instrumentTarn<
   if (
     typeof tarn !== "object" ||
     tarn === null ||
-    typeof tarn.Pool !== "function"
+    !isClassWith(tarn.Pool, ["acquire", "release"])
   )
-    throw expected("tarn", "the exports of tarn", tarn);
+    throw unrecognised(
+      "tarn's exports, with a Pool class (acquire, release)",
+      tarn,
+    );
   if (isTracked(tarn.Pool)) return tarn;
   const Base = tarn.Pool as unknown as new (...args: unknown[]) => TarnPoolLike;
   const Pool = class Pool extends Base {
     constructor(...args: unknown[]) {
       super(...args);
       if (new.target !== Pool) return;
-      const permits = permitsFor(
-        this,
-        undefined,
-        "tarn",
-        Pool,
-        (this as { max?: unknown }).max,
-        false,
-      );
-      if (permits !== undefined) instrumentPool(this, permits);
+      trackSafely(() => {
+        const permits = permitsFor(
+          this,
+          undefined,
+          "tarn",
+          Pool,
+          (this as { max?: unknown }).max,
+          false,
+        );
+        if (permits !== undefined) instrumentPool(this, permits);
+      });
     }
   };
   markTracked(Pool);

@@ -31,7 +31,12 @@ import {
   submit,
   type Submission,
 } from "../shared.js";
-import { standsFor } from "./exports.js";
+import {
+  isClassWith,
+  standsFor,
+  trackSafely,
+  unrecognised,
+} from "./exports.js";
 
 export interface AsyncLockClassOptions {
   /** Display name of the lock; its key classes print as `name[key]`. */
@@ -266,12 +271,18 @@ function runner(
  * async-lock: an AsyncLock subclass whose locks are tracked from construction.
  */
 export function instrumentAsyncLock(
-  Base: new (options?: object) => object,
+  exports: unknown,
 ): new (options?: object) => object {
+  if (!isClassWith(exports, ["acquire", "isBusy"]))
+    throw unrecognised(
+      "the AsyncLock class (module.exports, with acquire and isBusy)",
+      exports,
+    );
+  const Base = exports as new (options?: object) => object;
   const Tracked = class AsyncLock extends Base {
     constructor(options?: object) {
       super(options);
-      trackAsyncLock(this, undefined, Tracked);
+      trackSafely(() => trackAsyncLock(this, undefined, Tracked));
     }
   };
   Object.defineProperty(Tracked, kOriginal, { value: Base });

@@ -37,7 +37,13 @@ import {
   type Grant,
   type LockCore,
 } from "../shared.js";
-import { copyExports, standsFor } from "./exports.js";
+import {
+  copyExports,
+  isClassWith,
+  standsFor,
+  trackSafely,
+  unrecognised,
+} from "./exports.js";
 
 /** A lock class as in waitgraph: `name`, `key` (the construction site by default). */
 export type LockOptions = Pick<ClassOptions, "name" | "key">;
@@ -263,19 +269,39 @@ export function tryAcquireOf(lib: Lib) {
 /**
  * The module `waitgraph/register` hands to an application that imports or requires
  * async-mutex: the library's exports, with Mutex and Semaphore tracked from construction and
- * the decorators tracked.
+ * the decorators tracked. The same shape from 0.3 to 0.5, CommonJS (lib/index.js) and ES module
+ * (index.mjs) alike.
  */
-export function instrumentAsyncMutex(lib: Lib): Record<string, unknown> {
+export function instrumentAsyncMutex(
+  exports: unknown,
+): Record<string, unknown> {
+  const lib = exports as Partial<Lib>;
+  if (
+    typeof exports !== "object" ||
+    exports === null ||
+    !isClassWith(lib.Mutex, ["acquire", "release", "runExclusive"]) ||
+    !isClassWith(lib.Semaphore, ["acquire", "release", "runExclusive"]) ||
+    typeof lib.withTimeout !== "function" ||
+    typeof lib.tryAcquire !== "function"
+  )
+    throw unrecognised(
+      "exports with the Mutex and Semaphore classes (acquire, release, runExclusive) and the withTimeout and tryAcquire functions",
+      exports,
+    );
+  return instrumentLib(lib as Lib);
+}
+
+function instrumentLib(lib: Lib): Record<string, unknown> {
   class Mutex extends lib.Mutex {
     constructor(cancelError?: Error) {
       super(cancelError);
-      trackSync(this, undefined, Mutex);
+      trackSafely(() => trackSync(this, undefined, Mutex));
     }
   }
   class Semaphore extends lib.Semaphore {
     constructor(value: number, cancelError?: Error) {
       super(value, cancelError);
-      trackSync(this, undefined, Semaphore);
+      trackSafely(() => trackSync(this, undefined, Semaphore));
     }
   }
   standsFor(Mutex, lib.Mutex);

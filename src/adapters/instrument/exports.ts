@@ -1,3 +1,7 @@
+// What the instrumentations of `waitgraph/register` share: checking the shape of a library's
+// exports before changing anything, and handing out changed exports.
+import { internalError } from "../../core/seam.js";
+
 // A library's exports with some of them replaced, as a new object: a CommonJS exports object
 // may define its exports as getters that cannot be redefined (TypeScript's re-exports), and an
 // ES module namespace is frozen. Non-enumerable marks such as `__esModule` are kept.
@@ -39,4 +43,60 @@ export function standsFor(
     value: (value: unknown) => value instanceof Base,
     configurable: true,
   });
+}
+
+/** Thrown by an instrumentation, before it changes anything, for a shape it does not know. */
+export class Unrecognised extends Error {
+  constructor(
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(`expected ${expected}, found ${found}`);
+  }
+}
+
+export function unrecognised(expected: string, found: unknown): Unrecognised {
+  return new Unrecognised(expected, shapeOf(found));
+}
+
+/** `a function with properties default, x`, `an object with Pool, Client` — what was found. */
+export function shapeOf(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object" && typeof value !== "function")
+    return `${String(value)} (${typeof value})`;
+  const skip = new Set(["length", "name", "prototype", "arguments", "caller"]);
+  const keys = Object.keys(value).filter((k) => !skip.has(k));
+  const kind =
+    typeof value === "function"
+      ? `a function${value.name === "" ? "" : ` (${value.name})`}`
+      : "an object";
+  if (keys.length === 0) return `${kind} with no properties`;
+  const shown = keys.slice(0, 8).join(", ");
+  return `${kind} with ${typeof value === "function" ? "properties " : ""}${shown}${keys.length > 8 ? ", …" : ""}`;
+}
+
+/** Is `value` a class whose instances have every method in `methods` (on its prototype chain)? */
+export function isClassWith(
+  value: unknown,
+  methods: readonly string[],
+): boolean {
+  if (typeof value !== "function") return false;
+  const proto = (value as { prototype?: unknown }).prototype;
+  if (typeof proto !== "object" || proto === null) return false;
+  return methods.every(
+    (m) => typeof (proto as Record<string, unknown>)[m] === "function",
+  );
+}
+
+/**
+ * Runs the tracking of one object the library just made. A failure there is a bug in waitgraph
+ * (the shape was checked when the module loaded): one internal-error report, and the object
+ * stays the library's, untracked. The program's `new Mutex()` never throws because of it.
+ */
+export function trackSafely(track: () => unknown): void {
+  try {
+    track();
+  } catch (error) {
+    internalError(error);
+  }
 }

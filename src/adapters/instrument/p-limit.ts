@@ -16,7 +16,7 @@ import {
   submit,
   type Submission,
 } from "../shared.js";
-import { copyExports } from "./exports.js";
+import { copyExports, unrecognised } from "./exports.js";
 
 /** A lock class as in waitgraph: `name`, `key` (the construction site by default). */
 export type LimiterOptions = Pick<ClassOptions, "name" | "key">;
@@ -38,6 +38,7 @@ export function trackLimit<T extends LimitLike>(
   inner: T,
   opts: LimiterOptions | undefined,
   skip: Skip,
+  concurrency?: unknown,
 ): T {
   if (typeof inner !== "function")
     throw expected("limit", "a p-limit function", inner);
@@ -49,8 +50,12 @@ export function trackLimit<T extends LimitLike>(
     }
     return inner;
   }
+  // p-limit 6 and later have a (settable) `concurrency`; before that, it is what the limiter
+  // was made with, for good.
+  const made = concurrencyOf(concurrency);
   const limit = function limit(fn: Fn, ...args: unknown[]): Promise<unknown> {
-    const s = submit(state.map, limit, inner.concurrency !== Infinity, false);
+    const blocks = (inner.concurrency ?? made) !== Infinity;
+    const s = submit(state.map, limit, blocks, false);
     if (s === undefined) return inner(fn, ...args);
     if (s instanceof DeadlockError) return Promise.reject(s);
     return args.length === 0
@@ -89,6 +94,13 @@ export function trackLimit<T extends LimitLike>(
   return limit as unknown as T;
 }
 
+/** `pLimit(n)` or `pLimit({ concurrency: n })`; undefined when not known. */
+function concurrencyOf(given: unknown): unknown {
+  return typeof given === "object" && given !== null
+    ? (given as { concurrency?: unknown }).concurrency
+    : given;
+}
+
 function runLimited(s: Submission, fn: Fn, args: unknown[]): unknown {
   return runSubmitted(s, () => fn(...args));
 }
@@ -121,8 +133,32 @@ export function pLimitOf(realPLimit: PLimit) {
     concurrency: unknown,
     opts?: LimiterOptions,
   ): LimitLike {
-    return trackLimit(realPLimit(concurrency), opts, pLimit);
+    const made = realPLimit(concurrency);
+    // A limiter that is not a function is no shape known here: the library's, untouched.
+    if (typeof made !== "function") return made;
+    return trackLimit(made, opts, pLimit, concurrency);
   };
+}
+
+const optionsTaken = new WeakMap<PLimit, boolean>();
+
+/**
+ * Does this pLimit take `{ concurrency }` (p-limit 7), or only a number (6.2, whose
+ * limitFunction passes `options.concurrency`)? Asked once per loaded copy: making a limiter
+ * has no effect beyond the object made.
+ */
+function takesOptions(realPLimit: PLimit): boolean {
+  let known = optionsTaken.get(realPLimit);
+  if (known === undefined) {
+    try {
+      realPLimit({ concurrency: 1 });
+      known = true;
+    } catch {
+      known = false;
+    }
+    optionsTaken.set(realPLimit, known);
+  }
+  return known;
 }
 
 /** `limitFunction` of the library, over a tracked limiter. */
@@ -132,7 +168,15 @@ export function limitFunctionOf(realPLimit: PLimit) {
     options: unknown,
     opts?: LimiterOptions,
   ): Fn & { clearQueue: unknown } {
-    const limit = trackLimit(realPLimit(options), opts, limitFunction);
+    const concurrency = takesOptions(realPLimit)
+      ? options
+      : (options as { concurrency?: unknown } | undefined)?.concurrency;
+    const limit = trackLimit(
+      realPLimit(concurrency),
+      opts,
+      limitFunction,
+      concurrency,
+    );
     const limited = (...args: unknown[]) => limit(() => fn(...args));
     Object.defineProperty(limited, "clearQueue", {
       value: (limit as unknown as { clearQueue: unknown }).clearQueue,
@@ -141,12 +185,39 @@ export function limitFunctionOf(realPLimit: PLimit) {
   };
 }
 
-/** The module `waitgraph/register` hands to an application that imports p-limit. */
-export function instrumentPLimit(ns: {
-  default: PLimit;
-}): Record<string, unknown> {
-  return copyExports(ns, {
-    default: pLimitOf(ns.default),
-    limitFunction: limitFunctionOf(ns.default),
-  });
+/**
+ * The module `waitgraph/register` hands to an application that imports or requires p-limit.
+ * Two shapes: p-limit 1–3 are CommonJS and the module is the pLimit function itself (2.x also
+ * sets `pLimit.default = pLimit`); p-limit 4 and later are ES modules with a default pLimit
+ * and, from 6.2, a named limitFunction.
+ */
+export function instrumentPLimit(lib: unknown): unknown {
+  if (typeof lib === "function") return trackedFunctionModule(lib as PLimit);
+  const ns = lib as { default?: unknown; limitFunction?: unknown };
+  if (
+    typeof lib !== "object" ||
+    lib === null ||
+    typeof ns.default !== "function"
+  )
+    throw unrecognised(
+      "the pLimit function (p-limit 1–3, CommonJS) or a module with a default pLimit function (p-limit 4 and later)",
+      lib,
+    );
+  const real = ns.default as PLimit;
+  const replaced: Record<string, unknown> = { default: pLimitOf(real) };
+  if (typeof ns.limitFunction === "function")
+    replaced["limitFunction"] = limitFunctionOf(real);
+  return copyExports(ns, replaced);
+}
+
+/** p-limit 1–3: a tracked pLimit with the library's own properties (`default` is itself). */
+function trackedFunctionModule(real: PLimit): PLimit {
+  const tracked = pLimitOf(real);
+  for (const name of Reflect.ownKeys(real)) {
+    if (name === "length" || name === "name" || name === "prototype") continue;
+    const d = Object.getOwnPropertyDescriptor(real, name)!;
+    if ("value" in d && d.value === real) d.value = tracked;
+    Object.defineProperty(tracked, name, { ...d, configurable: true });
+  }
+  return tracked as PLimit;
 }

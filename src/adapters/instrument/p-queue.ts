@@ -21,7 +21,13 @@ import {
   runSubmitted,
   submit,
 } from "../shared.js";
-import { copyExports, standsFor } from "./exports.js";
+import {
+  copyExports,
+  isClassWith,
+  standsFor,
+  trackSafely,
+  unrecognised,
+} from "./exports.js";
 
 /** A lock class as in waitgraph: `name`, `key` (the construction site by default). */
 export type QueueOptions = Pick<ClassOptions, "name" | "key">;
@@ -78,15 +84,27 @@ function add(this: QueueLike, fn: Task, options?: unknown): Promise<unknown> {
     .then(endingValue(s), endingError(s));
 }
 
-/** The module `waitgraph/register` hands to an application that imports p-queue. */
-export function instrumentPQueue(ns: {
-  default: new (options?: object) => object;
-}): Record<string, unknown> {
-  const Base = ns.default;
+/**
+ * The module `waitgraph/register` hands to an application that imports or requires p-queue:
+ * a module whose default export is the PQueue class — p-queue 7 and later are ES modules, 6 is
+ * CommonJS compiled from TypeScript (`exports.default`, `__esModule`).
+ */
+export function instrumentPQueue(lib: unknown): Record<string, unknown> {
+  const ns = lib as { default?: unknown };
+  if (
+    typeof lib !== "object" ||
+    lib === null ||
+    !isClassWith(ns.default, ["add"])
+  )
+    throw unrecognised(
+      "a module whose default export is the PQueue class, with an add() method",
+      lib,
+    );
+  const Base = ns.default as new (options?: object) => object;
   const Tracked = class PQueue extends Base {
     constructor(options?: object) {
       super(options);
-      trackQueue(this, undefined, Tracked);
+      trackSafely(() => trackQueue(this, undefined, Tracked));
     }
   };
   standsFor(Tracked, Base);
