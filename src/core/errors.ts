@@ -19,22 +19,38 @@ export class InvalidArgumentError extends WaitgraphError {
   }
 }
 
+// An error that carries a report prints as its stack (whose message is the rendered report) and
+// its `code`: `report` is an own property but not an enumerable one, so `util.inspect` leaves it
+// out. An enumerable `report` made an uncaught DeadlockError print the whole object after the
+// text, held locks and frames one property a line (~140 lines for one recursive locking, ~290
+// for a cycle). A `[util.inspect.custom]` method would not help there: Node prints a fatal
+// exception with `inspect(error, { customInspect: false })` (lib/internal/errors.js,
+// fatalExceptionStackEnhancers.afterInspector), so only what is enumerable counts.
+function attachReport(error: Error, report: Report): void {
+  Object.defineProperty(error, "report", {
+    value: report,
+    enumerable: false,
+    writable: false,
+    configurable: true,
+  });
+}
+
 /** Under `policy: 'throw'`, the acquire or wait that would close a cycle (or re-take a held lock). */
 export class DeadlockError extends WaitgraphError {
-  readonly report: Report;
+  declare readonly report: Report;
   constructor(report: Report) {
     super("ERR_WAITGRAPH_DEADLOCK", headline(report));
-    this.report = report;
+    attachReport(this, report);
     if (this.stack !== undefined) this.stack = withoutOwnFrames(this.stack);
   }
 }
 
 /** Under `policy: 'throw'`, a failed assertion or a task that ended holding a lock. */
 export class ReportError extends WaitgraphError {
-  readonly report: Report;
+  declare readonly report: Report;
   constructor(report: Report) {
     super("ERR_WAITGRAPH_REPORT", headline(report));
-    this.report = report;
+    attachReport(this, report);
     if (this.stack !== undefined) this.stack = withoutOwnFrames(this.stack);
   }
 }

@@ -1,30 +1,25 @@
-// The HTML view in a real browser: Debian's Chromium, headless, driven by playwright-core. The
+// The HTML view in a real browser: headless Chromium, driven by playwright-core. The
 // page of a real run is loaded from a file: URL with the network cut off; the test checks that
 // the reported cycles are drawn (their edges carry the highlight class), that the report list is
 // the document's, that picking a report highlights its cycle, and that an edge shows its two
 // acquisition sites. Screenshots go to artifacts/view/ (gitignored) for a person to look at.
 //
-// Needs /usr/bin/chromium (or CHROMIUM=path): .ci/run installs Debian's package. Without it the
-// test fails and says so — it does not skip.
+// The browser comes with `npm install` (the @sparticuz/chromium package; see ./chromium.ts for
+// the order it is looked for in, and CHROMIUM=path). Without one that starts, the test fails and
+// says why — it does not skip.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import type { CircularDependencyReport } from "../../src/core/report.js";
 import type { ReportDocument } from "../../src/report/json.js";
 import { renderHtml } from "../../src/view/html.js";
+import { launchChromium } from "./chromium.js";
 import { record, root, shop } from "./documents.js";
 
-const executablePath = process.env["CHROMIUM"] ?? "/usr/bin/chromium";
 const artifacts = join(root, "artifacts", "view");
 
 let browser: BrowserContext;
@@ -35,18 +30,13 @@ const requests: string[] = [];
 const problems: string[] = [];
 
 before(async () => {
-  assert.ok(
-    existsSync(executablePath),
-    `Chromium not found at ${executablePath}: apt-get install -y chromium (or set CHROMIUM)`,
-  );
   doc = await record(shop);
   mkdirSync(artifacts, { recursive: true });
   const file = join(artifacts, "shop.html");
   writeFileSync(file, renderHtml(doc));
   profile = mkdtempSync(join(tmpdir(), "waitgraph-chromium-"));
   // A fresh profile (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath,
+  ({ context: browser } = await launchChromium(root, profile, {
     headless: true,
     viewport: { width: 1500, height: 900 },
     args: [
@@ -59,7 +49,7 @@ before(async () => {
       "--disable-component-update",
       "--disable-sync",
     ],
-  });
+  }));
   page = await browser.newPage();
   page.setDefaultTimeout(5000);
   page.on("request", (r) => requests.push(r.url()));
