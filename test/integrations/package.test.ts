@@ -50,6 +50,9 @@ test("the vitest peer range is the majors the integration tests install, and eac
       readFileSync(join(vitestDir(major), "package.json"), "utf8"),
     ) as { version: string };
     assert.equal(Number(version.split(".")[0]), major, version);
-    assert.ok(semver.satisfies(version, range), `${version} is not in ${range}`);
+    assert.ok(
+      semver.satisfies(version, range),
+      `${version} is not in ${range}`,
+    );
   }
 });
