@@ -39,13 +39,15 @@ test("every source file a shipped source map names is shipped too", () => {
   assert.deepEqual(missing, []);
 });
 
-test("the vitest peer range is the majors the integration tests install, and each installed Vitest is in it", () => {
+// The plugin runs end to end (test/integrations/vitest.test.ts) on Vitest 3 only so far: on 4
+// and 5 its hooks still take a positional argument, which they parse as fixtures.
+test("the vitest peer range is the major the plugin is tested end to end on, and that Vitest is in it", () => {
   const manifest = JSON.parse(
     readFileSync(join(root, "package.json"), "utf8"),
   ) as { peerDependencies: Record<string, string> };
   const range = manifest.peerDependencies["vitest"];
-  assert.equal(range, "^3.2.0 || ^4.0.0 || ^5.0.0");
-  for (const major of VITEST_MAJORS) {
+  assert.equal(range, "^3.2.0");
+  for (const major of VITEST_MAJORS.filter((m) => m === 3)) {
     const { version } = JSON.parse(
       readFileSync(join(vitestDir(major), "package.json"), "utf8"),
     ) as { version: string };
