@@ -27,7 +27,9 @@ const allowed = {
   report: ["core"],
   view: ["report", "core"],
   stores: ["core"],
-  integrations: ["core", "report", "view", "stores"],
+  // The runner integrations install the library instrumentation (adapters/instrument.ts) in
+  // each test process, so that the documented runner setup alone checks third-party locks.
+  integrations: ["core", "report", "view", "stores", "adapters"],
   cli: ["report", "view", "core", "stores", "integrations"],
 };
 

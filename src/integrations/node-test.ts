@@ -5,29 +5,35 @@
 // `node --test` runs each test file in a child process, passing on `--import` but not the
 // reporter; reporters run in the runner's own process. So:
 //
-// - As `--import`, in each test process: tracking on, and root-level `beforeEach`/`afterEach`
-//   hooks (they wrap every test of the file, in suites too) that fail the test in which a report
-//   happened, with the rendered report as the failure message. When the process exits, its graph
-//   goes into the run folder, and a report made outside any test fails the file (exit code 1,
-//   the report on stderr: the runner shows it and fails the file).
+// - As `--import`, in each test process: tracking on, the supported libraries (async-mutex,
+//   async-lock, p-limit, p-queue, the pools) instrumented as the test file loads them, and
+//   root-level `beforeEach`/`afterEach` hooks (they wrap every test of the file, in suites too)
+//   that fail the test in which a report happened, with the rendered report as the failure
+//   message. When the process exits, its graph goes into the run folder, and a report made
+//   outside any test fails the file (exit code 1, the report on stderr: the runner shows it
+//   and fails the file).
 // - As the reporter, in the runner: when the runner sets up its reporters — before it starts any
 //   test process — it makes the run folder and names it in WAITGRAPH_RUN_DIR, which the test
-//   processes inherit. It passes the runner's events to Node's default reporter (spec on a
-//   terminal, else TAP, as Node 20 chooses; nothing when other reporters are given too). When the
-//   last test process has exited, it merges their graphs into the run's graph file (default
-//   `.waitgraph/node-test.json`, WAITGRAPH_OUTPUT to change it or `off`), prints each cycle that
-//   only the union has, and sets the exit code to 1.
+//   processes inherit. It passes the runner's events to Node's default reporter (as that Node
+//   line chooses: Node 20 and 22 spec on a terminal, else TAP; Node 23 on spec always; nothing
+//   when other reporters are given too). When the last test process has exited, it merges
+//   their graphs into the run's graph file (default `.waitgraph/node-test.json`,
+//   WAITGRAPH_OUTPUT to change it or `off`), prints each cycle that only the union has, and
+//   sets the exit code to 1.
 //
-// Why a reporter: Node 20 has no global setup or teardown (`--test-global-setup` is Node 24),
-// and the runner process does not load `--import` modules; a reporter is the one piece of user
-// code that runs in the runner, before the first test process starts and after the last ends.
+// Why a reporter: Node 20 and 22 have no global setup or teardown (`--test-global-setup` is
+// Node 24 on), so one integration for every line has to do without it; and the runner process
+// does not load `--import` modules. A reporter is the one piece of user code that runs in the
+// runner, before the first test process starts and after the last ends.
 // Without the reporter, each test still fails on its own reports; only the cross-file merge is
 // missing.
 import { Readable } from "node:stream";
 import { afterEach, beforeEach } from "node:test";
 import type { TestEvent } from "node:test/reporters";
 import { isMainThread } from "node:worker_threads";
+import { installInstrumentation } from "../adapters/instrument.js";
 import { settingsFromEnvironment } from "../core/environment.js";
+import { tracker } from "../core/tracker.js";
 import {
   createRunFolder,
   DEFAULT_OUTPUT,
@@ -55,6 +61,9 @@ if (runsTests) watchTests();
 
 function watchTests(): void {
   startTracking(process.env);
+  // `--import` modules run before the test file, so every supported library the file loads,
+  // by `import` or `require`, comes through these hooks: tracked with no other setup.
+  if (tracker.enabled) installInstrumentation();
   const ledger = new Ledger();
   beforeEach(() => {
     ledger.testStarts();

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { readDocument } from "../../src/report/json.js";
 import {
+  assertLibraryCycles,
+  assertLibraryEdges,
   assertMergedGraph,
   ensureBuilt,
   node,
@@ -138,6 +140,10 @@ describe("examples/node-test-project, with the inversion, as `npm test` runs it"
       assert.doesNotMatch(run.stdout, /TAP version/);
       assert.match(run.stdout, /^✔ alice pays bob the rent \(/m);
       assert.match(run.stdout, /^✔ bob refunds alice \(/m);
+      assert.match(
+        run.stdout,
+        /^✖ an audit finds alice's balance in order \([^]*?DeadlockError\]?: WARNING: possible recursive locking detected \(account:alice\)\n\s+=+\n\s+WARNING: possible recursive locking detected\n/m,
+      );
       assert.match(run.stdout, /^ℹ pass 2$/m);
       assert.match(run.stdout, /^ℹ fail 1$/m);
     }
@@ -268,6 +274,43 @@ describe("which test a report is charged to (fixture)", () => {
       /^waitgraph: 2 test files, 2 reports \(each failed where it was made\), no cycle across files$/m,
     );
     assert.equal(existsSync(join(dir, ".waitgraph")), false);
+  });
+});
+
+describe("plain async-mutex and async-lock, with the documented command alone (fixture)", () => {
+  let dir = "";
+  before(() => {
+    dir = project("test/integrations/fixtures/node-test-libraries");
+    dirs.push(dir);
+  });
+
+  test("a cross-file ABBA on each library fails the run although every test passes", () => {
+    const run = withEvents(dir);
+    assert.equal(run.status, 1, run.output);
+    assert.equal(
+      run.events.filter((e) => e.type === "test:pass").length,
+      4,
+      JSON.stringify(run.events),
+    );
+    assert.ok(
+      !run.events.some((e) => e.type === "test:fail"),
+      JSON.stringify(run.events),
+    );
+    assertLibraryCycles(run.stderr);
+    assert.match(
+      run.stderr,
+      /waitgraph: 2 circular dependencies across 4 test files that no single file saw/,
+    );
+  });
+
+  test("the same tests with the locks taken in one order pass (FIXED=1)", () => {
+    const run = node(dir, scriptArgs(dir), { FIXED: "1" });
+    assert.equal(run.status, 0, run.output);
+    assert.match(
+      run.stderr,
+      /waitgraph: 4 test files, no reports; merged graph in \.waitgraph\/node-test\.json/,
+    );
+    assertLibraryEdges(dir, "node-test");
   });
 });
 
