@@ -39,15 +39,17 @@ test("every source file a shipped source map names is shipped too", () => {
   assert.deepEqual(missing, []);
 });
 
-// The plugin runs end to end (test/integrations/vitest.test.ts) on Vitest 3 only so far: on 4
-// and 5 its hooks still take a positional argument, which they parse as fixtures.
-test("the vitest peer range is the major the plugin is tested end to end on, and that Vitest is in it", () => {
+// The plugin runs end to end (test/integrations/vitest.test.ts) on each of VITEST_MAJORS.
+test("the vitest peer range is the majors the plugin is tested end to end on, and each tested Vitest is in it", () => {
   const manifest = JSON.parse(
     readFileSync(join(root, "package.json"), "utf8"),
   ) as { peerDependencies: Record<string, string> };
   const range = manifest.peerDependencies["vitest"];
-  assert.equal(range, "^3.2.0");
-  for (const major of VITEST_MAJORS.filter((m) => m === 3)) {
+  assert.equal(
+    range,
+    VITEST_MAJORS.map((m) => (m === 3 ? "^3.2.0" : `^${m}.0.0`)).join(" || "),
+  );
+  for (const major of VITEST_MAJORS) {
     const { version } = JSON.parse(
       readFileSync(join(vitestDir(major), "package.json"), "utf8"),
     ) as { version: string };
@@ -57,4 +59,20 @@ test("the vitest peer range is the major the plugin is tested end to end on, and
       `${version} is not in ${range}`,
     );
   }
+});
+
+test("every file README.md links to is in the package, so the links work from npm too", () => {
+  const files = new Set(packedFiles().map((f) => normalize(f)));
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const linked = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+    .map((m) => m[1] ?? "")
+    .filter((target) => !/^[a-z]+:/.test(target))
+    .map((target) => normalize(target.replace(/\/$/, "")));
+  assert.ok(linked.length > 0, "README.md links to no file");
+  // A folder link (examples/) is fine when some shipped file is under it.
+  const missing = linked.filter(
+    (path) =>
+      !files.has(path) && ![...files].some((f) => f.startsWith(`${path}/`)),
+  );
+  assert.deepEqual(missing, []);
 });
