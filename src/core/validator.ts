@@ -173,12 +173,12 @@ export class Validator {
     }
 
     const next = hold.id;
-    const hash = this.chains.hash(frame, next);
+    const hash = this.chains.hash(frame, next, instance);
     if (this.chains.depth >= this.limits.depth) {
       this.limit(frame, "depth", this.limits.depth);
       return hold;
     }
-    let chain = this.chains.lookup(hash, frame, next);
+    let chain = this.chains.lookup(hash, frame, next, instance);
     const validate = !trylock && cls.key.validate;
     if (chain !== undefined && (chain.validated || !validate)) {
       this.stats.chainHits++;
@@ -194,7 +194,7 @@ export class Validator {
         this.limit(frame, "chains", this.limits.chains);
         return hold;
       }
-      chain = this.chains.add(hash, frame, next, captureTrace());
+      chain = this.chains.add(hash, frame, next, instance, captureTrace());
     }
     hold.chain = chain;
     if (!validate) return hold;
@@ -410,8 +410,8 @@ export class Validator {
     // the untimed wait of the same chain: `M; wait(C, 100ms)` first, then `M; wait(C)` must
     // still close M → C → M. (A hold's id is `index * 4 + read`; a wait is an exclusive take.)
     const key = cls.index * 4 + (timeout ? 3 : 0);
-    const hash = this.chains.hash(frame, key);
-    let chain = this.chains.lookup(hash, frame, key);
+    const hash = this.chains.hash(frame, key, undefined);
+    let chain = this.chains.lookup(hash, frame, key, undefined);
     if (chain !== undefined && chain.validated) {
       this.stats.waitHits++;
       if (chain.bad !== undefined) this.finding = chain.bad;
@@ -423,7 +423,7 @@ export class Validator {
         this.limit(frame, "chains", this.limits.chains);
         return { cls, trace: captureTrace() };
       }
-      chain = this.chains.add(hash, frame, key, captureTrace());
+      chain = this.chains.add(hash, frame, key, undefined, captureTrace());
     }
     chain.validated = true;
     const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);

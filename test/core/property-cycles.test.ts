@@ -84,7 +84,11 @@ class Oracle {
 
   /** One acquisition attempt of `next` under `held` (bottom first): "ok" or "cycle". */
   acquire(held: Step[], next: Step): "ok" | "cycle" {
-    const key = [...held.map((h) => h.cls), next.cls].join(",");
+    // A held trylock is part of the key: it changes which edges the chain adds.
+    const key = [
+      ...held.map((h) => `${h.cls}${h.trylock ? "t" : ""}`),
+      next.cls,
+    ].join(",");
     let chain = this.chains.get(key);
     if (next.trylock) {
       if (chain === undefined)
