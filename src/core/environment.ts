@@ -1,5 +1,6 @@
 // Settings from the environment: WAITGRAPH=off|log|throw|silent picks whether tracking runs and
-// the policy; WAITGRAPH_CONTEXT=als forces the AsyncLocalStorage fallback. Anything else is
+// the policy; WAITGRAPH_CONTEXT=als forces the AsyncLocalStorage fallback; WAITGRAPH_SITES=every
+// records every acquisition's site (tracker.configure({ sites })). Anything else is
 // named in a warning and ignored: a typo must not turn checking off silently.
 import type { TrackerOptions } from "./tracker.js";
 
@@ -26,5 +27,12 @@ export function settingsFromEnvironment(
   const mode = env["WAITGRAPH_CONTEXT"]?.trim().toLowerCase();
   if (mode === "als" || mode === "async-local-storage")
     out.context = "async-local-storage";
+  const sites = env["WAITGRAPH_SITES"]?.trim().toLowerCase();
+  if (sites === "every" || sites === "first-seen") out.sites = sites;
+  else if (sites !== undefined && sites !== "")
+    process.emitWarning(
+      `WAITGRAPH_SITES=${JSON.stringify(env["WAITGRAPH_SITES"])} is not one of every, first-seen; using first-seen`,
+      { code: "WAITGRAPH_ENV" },
+    );
   return out;
 }

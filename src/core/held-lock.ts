@@ -62,6 +62,8 @@ export class HeldLock implements Blocking {
   }
   set released(value: boolean) {
     this.releasedFlag = value;
+    // An unformatted trace pins its frames' closures; a released hold is in no report.
+    if (value && this.site !== undefined) this.site = undefined;
   }
   granted = false;
   /** lockdep's `references`: nest-lock acquisitions merged into this entry. */
@@ -94,6 +96,12 @@ export class HeldLock implements Blocking {
   declare resumed: boolean;
   /** Set on the token a nest-merged acquisition gets: the shared entry it counts in. */
   declare mergedInto: HeldLock | undefined;
+  /**
+   * Where this very hold was taken, when that is known: the acquisition validated a new chain
+   * (its trace is this hold's), or `sites: 'every'` captured one. Otherwise a report can show
+   * only its chain's first-seen site, and says so.
+   */
+  declare site: Trace | undefined;
 
   /** Not the raiser's while not granted yet, or held by a flow the raiser is not. */
   elsewhere(raiser: Frame | undefined): boolean {
@@ -124,7 +132,13 @@ Object.assign(HeldLock.prototype, {
   suspended: false,
   resumed: false,
   mergedInto: undefined,
+  site: undefined,
 });
+
+/** The trace a report shows for a hold, and whether it is this hold's own or its chain's first. */
+export function siteOf(hold: HeldLock): Trace | undefined {
+  return hold.site ?? hold.chain?.trace;
+}
 
 /**
  * A task's held list at one point of its flow: an immutable linked list, newest first. Every

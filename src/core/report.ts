@@ -30,7 +30,13 @@ export interface LockRef extends ClassRef {
   read: ReadMode;
   /** The lock instance's own name, when it has one distinct from the class. */
   instance?: string;
+  /** Where this hold was taken; with `site: "first-seen"`, where its locking pattern was first taken. */
   at: SourceFrame[];
+  /**
+   * Present when `at` is not this hold's own site but the first-seen site of the same chain
+   * (the default, where a per-acquisition capture would cost 1–8 µs); `sites: 'every'` avoids it.
+   */
+  site?: "first-seen";
 }
 
 /** One edge of a dependency chain, with the stack saved when the edge was first added. */

@@ -14,6 +14,7 @@ import {
   heldOf,
   liveHolds,
   onFrame,
+  siteOf,
   type Frame,
 } from "./held-lock.js";
 import { core } from "./instance.js";
@@ -175,7 +176,7 @@ export function lockAcquire(
       events.record(
         frame.task,
         hold.cls,
-        hold.chain?.trace,
+        siteOf(hold),
         false,
         undefined,
         blocking ?? hold,
@@ -281,7 +282,7 @@ function releasedElsewhere(entry: HeldLock, frame: Frame): void {
       entry.cls,
       held.cls,
       frame,
-      { wait: held.chain?.trace, start: entry.chain?.trace, event },
+      { wait: siteOf(held), start: siteOf(entry), event },
       false,
     );
   }
@@ -314,7 +315,7 @@ export function lockReleasedTwice(
       task: frame.task.name,
       held: heldRefs(frame),
       stack: userFrames(trace),
-      lock: { ...lockRef(hold), at },
+      lock: lockRef(hold, trace),
     });
   } catch (error) {
     internalError(error);

@@ -29,7 +29,15 @@ export interface TrackerOptions {
    * (DEPT's CONFIG_DEPT_AGGRESSIVE_TIMEOUT_WAIT). Off by default: such a cycle delays, it cannot hang.
    */
   reportTimeouts?: boolean;
+  /**
+   * Which site a report shows for a held lock. `'first-seen'` (default): the hold's own site when
+   * its acquisition was the first of its locking pattern (chain), else the chain's first-seen
+   * site, marked as such. `'every'`: every acquisition captures its own site (1–8 µs each).
+   */
+  sites?: Sites;
 }
+
+export type Sites = "first-seen" | "every";
 
 export interface Snapshot {
   classes: { id: string; name: string; type: string }[];
@@ -71,11 +79,20 @@ const POLICIES = new Set(["log", "throw", "silent"]);
 function configure(options: TrackerOptions): void {
   if (typeof options !== "object" || options === null)
     throw expected("options", "an object", options);
-  const { enabled, policy, limits, context: mode, reportTimeouts } = options;
+  const {
+    enabled,
+    policy,
+    limits,
+    context: mode,
+    reportTimeouts,
+    sites,
+  } = options;
   if (enabled !== undefined && typeof enabled !== "boolean")
     throw expected("enabled", "a boolean", enabled);
   if (reportTimeouts !== undefined && typeof reportTimeouts !== "boolean")
     throw expected("reportTimeouts", "a boolean", reportTimeouts);
+  if (sites !== undefined && sites !== "first-seen" && sites !== "every")
+    throw expected("sites", "'first-seen' or 'every'", sites);
   if (
     policy !== undefined &&
     typeof policy !== "function" &&
@@ -108,6 +125,7 @@ function configure(options: TrackerOptions): void {
   if (policy !== undefined) core.reporter.policy = policy;
   if (reportTimeouts !== undefined)
     core.validator.reportTimeouts = reportTimeouts;
+  if (sites !== undefined) core.validator.everySite = sites === "every";
   if (limits !== undefined) {
     Object.assign(core.validator.limits, limits);
     core.validator.registry.limit = core.validator.limits.classes;
@@ -276,9 +294,9 @@ function heldAtEnd(name: string, left: HeldLock[]): void {
       id: `held-at-task-end:${name}:${left.map((h) => h.cls.id).join(",")}`,
       classes: left.map((h) => h.cls.name),
       task: name,
-      held: left.map(lockRef),
+      held: left.map((h) => lockRef(h)),
       stack: userFrames(trace),
-      locks: left.map(lockRef),
+      locks: left.map((h) => lockRef(h)),
     });
   } catch (error) {
     internalError(error);

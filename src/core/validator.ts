@@ -12,7 +12,13 @@
 //  * the closing edge of a cycle is never inserted, so the graph stays cycle-free of deadlocks.
 import { ChainCache } from "./chain-cache.js";
 import { DependencyGraph, depBit, DEP_EN, DEP_SN, type Edge } from "./graph.js";
-import { HeldLock, heldOf, liveHolds, type Frame } from "./held-lock.js";
+import {
+  HeldLock,
+  heldOf,
+  liveHolds,
+  siteOf,
+  type Frame,
+} from "./held-lock.js";
 import { ClassRegistry, type LockClass, type LockMap } from "./lock-class.js";
 import type {
   ClassRef,
@@ -76,6 +82,8 @@ export class Validator {
   finding: Report | undefined;
   /** Report cycles through timed waits as "circular dependency through a timeout". */
   reportTimeouts = false;
+  /** `sites: 'every'`: each acquisition captures its own site (1–8 µs), so reports are exact. */
+  everySite = false;
   /** True when the last `acquire` merged into a held entry (nest lock) instead of adding one. */
   merged = false;
   private readonly exhausted = new Set<string>();
@@ -112,6 +120,7 @@ export class Validator {
       frame.task,
     );
     hold.chain = chain;
+    if (this.everySite) hold.site = captureTrace();
     return hold;
   }
 
@@ -159,6 +168,7 @@ export class Validator {
       nestLock,
       frame.task,
     );
+    if (this.everySite) hold.site = captureTrace();
     if (nestLock !== undefined && heldOf(frame, nestLock) === undefined)
       this.nestNotHeld(frame, hold, nestLock);
 
@@ -194,7 +204,15 @@ export class Validator {
         this.limit(frame, "chains", this.limits.chains);
         return hold;
       }
-      chain = this.chains.add(hash, frame, next, instance, captureTrace());
+      chain = this.chains.add(
+        hash,
+        frame,
+        next,
+        instance,
+        hold.site ?? captureTrace(),
+      );
+      // The chain is new, so its trace is this very acquisition's site.
+      hold.site = chain.trace;
     }
     hold.chain = chain;
     if (!validate) return hold;
@@ -318,7 +336,7 @@ export class Validator {
       }
     }
     return this.insert(from, to, depBit(prev.read, next.read), trace, frame, {
-      start: prev.chain?.trace,
+      start: siteOf(prev),
       timeout,
     });
   }
@@ -542,7 +560,7 @@ export class Validator {
       task: frame.task.name,
       held: heldRefs(frame),
       stack: userFrames(trace),
-      next: { ...lockRef(next), at: userFrames(trace, 3) },
+      next: lockRef(next, trace),
       prev: lockRef(prev),
       sameInstance,
       certain:
@@ -572,10 +590,10 @@ export class Validator {
       from: prev.cls,
       to: next.cls,
       prev: lockRef(prev),
-      next: { ...lockRef(next), at: userFrames(trace, 3) },
+      next: lockRef(next, trace),
       nextRead: next.read,
       trace,
-      start: prev.chain?.trace,
+      start: siteOf(prev),
       event: undefined,
     });
   }
@@ -690,7 +708,7 @@ export class Validator {
       task: frame.task.name,
       held: heldRefs(frame),
       stack: userFrames(trace),
-      lock: { ...lockRef(hold), at: userFrames(trace, 3) },
+      lock: lockRef(hold, trace),
       nestLock: { id: nestName, name: nestName, type: "lock", usage: "{....}" },
     });
   }
@@ -809,12 +827,20 @@ export function canonicalCycle(ids: string[]): string[] {
   return [...ids.slice(best), ...ids.slice(0, best)];
 }
 
-export function lockRef(hold: HeldLock): LockRef {
-  return {
+/**
+ * A hold as a report shows it. `at` is the hold's own site when known (`trace`, the running
+ * acquisition's; or the hold's); otherwise its chain's first-seen site, marked as such: the
+ * same locking pattern may have been first taken by other code.
+ */
+export function lockRef(hold: HeldLock, trace?: Trace): LockRef {
+  const own = trace ?? hold.site;
+  const ref: LockRef = {
     ...hold.cls.ref(),
     read: hold.read,
-    at: userFrames(hold.chain?.trace, 3),
+    at: userFrames(own ?? hold.chain?.trace, 3),
   };
+  if (own === undefined && hold.chain !== undefined) ref.site = "first-seen";
+  return ref;
 }
 
 function nameOfInstance(instance: object): string {
@@ -828,5 +854,5 @@ function nameOfInstance(instance: object): string {
 export function heldRefs(frame: Frame): LockRef[] {
   return liveHolds(frame)
     .filter((h) => !h.ecxt)
-    .map(lockRef);
+    .map((h) => lockRef(h));
 }

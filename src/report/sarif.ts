@@ -234,6 +234,13 @@ function inProject(file: string, root: string | undefined): boolean {
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
 }
 
+/** "was taken here", or, when `at` is its chain's first-seen site, says that plainly. */
+function takenHere(lock: LockRef): string {
+  return lock.site === "first-seen"
+    ? "was taken here when this locking pattern was first seen (not necessarily by this hold; WAITGRAPH_SITES=every records each hold's own site)"
+    : "was taken here";
+}
+
 /** The other sites worth a look, each with what happened there. */
 function relatedSites(r: Report): { frame: SourceFrame; text: string }[] {
   const out: { frame: SourceFrame; text: string }[] = [];
@@ -245,7 +252,7 @@ function relatedSites(r: Report): { frame: SourceFrame; text: string }[] {
       const n = r.cycle.length;
       add(
         r.prev.at,
-        `${name(r.prev)} was taken here, and is held while ${name(r.next)} is taken`,
+        `${name(r.prev)} ${takenHere(r.prev)}, and is held while ${name(r.next)} is taken`,
       );
       // chain[k], k < n - 1, is the recorded edge cycle[n-2-k] → cycle[n-1-k].
       r.chain.slice(0, -1).forEach((link, k) => {
@@ -265,20 +272,26 @@ function relatedSites(r: Report): { frame: SourceFrame; text: string }[] {
       break;
     }
     case "recursive-locking":
-      add(r.prev.at, `${name(r.prev)} was first taken here, and is still held`);
+      add(r.prev.at, `${name(r.prev)} ${takenHere(r.prev)}, and is still held`);
       break;
     case "held-at-task-end":
       for (const l of r.locks)
-        add(l.at, `${name(l)} was taken here and never released`);
+        add(l.at, `${name(l)} ${takenHere(l)} and never released`);
       break;
     case "bad-unlock-balance":
-      add(r.lock.at, `${name(r.lock)} was taken here`);
+      add(r.lock.at, `${name(r.lock)} ${takenHere(r.lock)}`);
       break;
     case "nest-lock-not-held":
-      add(r.lock.at, `${name(r.lock)} was taken here`);
+      add(r.lock.at, `${name(r.lock)} ${takenHere(r.lock)}`);
       break;
     default:
-      for (const l of r.held) add(l.at, `${name(l)} is held, taken here`);
+      for (const l of r.held)
+        add(
+          l.at,
+          l.site === "first-seen"
+            ? `${name(l)} is held; ${takenHere(l)}`
+            : `${name(l)} is held, taken here`,
+        );
   }
   return out;
 }

@@ -52,7 +52,15 @@ const lockRef = {
   ...classRef,
   read: ref("readMode"),
   instance: str("The instance's own name, when distinct from the class"),
-  at: list(ref("frame"), "Where it was taken (first acquisition of its chain)"),
+  at: list(
+    ref("frame"),
+    'Where this hold was taken; with site "first-seen", where its locking pattern (chain) was first taken',
+  ),
+  site: {
+    const: "first-seen",
+    description:
+      "Present when `at` is the chain's first-seen site, not this hold's own (the default; `sites: 'every'` records each hold's)",
+  },
 };
 
 const base = {
@@ -248,7 +256,7 @@ export const reportSchema: Schema = {
     },
     frame,
     classRef: object(classRef),
-    lockRef: object(lockRef, ["instance"]),
+    lockRef: object(lockRef, ["instance", "site"]),
     edge,
     report: {
       description: "A report: a discriminated union on `kind`",

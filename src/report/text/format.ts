@@ -46,7 +46,11 @@ export function site(frame: SourceFrame | undefined): string {
  */
 export function lockLine(lock: LockRef): string {
   const instance = lock.instance !== undefined ? `${lock.instance} ` : "";
-  return `${instance}${className(lock)}, at: ${site(lock.at[0])}`;
+  const seen =
+    lock.site === "first-seen"
+      ? " (where this locking pattern was first seen; WAITGRAPH_SITES=every shows this hold's own)"
+      : "";
+  return `${instance}${className(lock)}, at: ${site(lock.at[0])}${seen}`;
 }
 
 /** The scenario verb: `rlock(` for a shared mode, `lock(` for exclusive (as the kernel prints). */
