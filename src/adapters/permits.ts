@@ -45,6 +45,11 @@ export interface PoolOptions {
   name?: string;
   /** A stable class: every pool tracked with the same string (or LockClassKey) shares it. */
   key?: string | LockClassKey;
+  /**
+   * At most this many flows use the pool at once: a flow holding k of its N connections that
+   * asks for another is reported only when ⌈N / k⌉ ≤ concurrency (see ClassOptions.concurrency).
+   */
+  concurrency?: number;
 }
 
 /** Validates the options given to a `track…` function (throws InvalidArgumentError). */
@@ -53,10 +58,10 @@ export function checkPoolOptions(options: PoolOptions | undefined): void {
   if (typeof options !== "object" || options === null)
     throw expected("options", "an object", options);
   for (const [name, value] of Object.entries(options))
-    if (name !== "name" && name !== "key")
+    if (name !== "name" && name !== "key" && name !== "concurrency")
       throw expected(
         `options.${name}`,
-        "absent (a pool's class takes `name` and `key`)",
+        "absent (a pool's class takes `name`, `key` and `concurrency`)",
         value,
       );
 }

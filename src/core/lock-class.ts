@@ -41,6 +41,12 @@ export interface ClassOptions {
   key?: string | LockClassKey;
   order?: (held: never, next: never) => number;
   validate?: boolean;
+  /**
+   * For a lock of several units (a semaphore, a pool): at most this many flows use it at once.
+   * A flow holding k of its N units that asks for one more hangs it only when ⌈N / k⌉ flows do
+   * the same together; with fewer promised, that nested acquisition is not reported.
+   */
+  concurrency?: number;
 }
 
 /** One key: a site, a string or a LockClassKey. Owns up to eight classes, one per subclass. */
@@ -153,6 +159,10 @@ export interface LockMap {
   readonly instanceName: string | undefined;
   /** One holder at a time (a mutex, a write lock): re-taking the same instance hangs for certain. */
   readonly exclusive: boolean;
+  /** How many units it has (a semaphore's permits, a pool's size), when known. */
+  readonly capacity?: number;
+  /** The user's promise: at most this many flows use it at once (ClassOptions.concurrency). */
+  readonly concurrency?: number;
 }
 
 export class ClassRegistry {

@@ -77,6 +77,12 @@ export interface RecursiveLockingReport extends ReportBase {
    * are held by tasks doing the same) and for re-reading.
    */
   certain: boolean;
+  /**
+   * Same instance, several units: the flow holds `held` of the lock's `size` units and asks for
+   * one more. That hangs only under load: when `flowsToHang` = ⌈size / held⌉ flows do the same
+   * at once. Absent when the size is unknown.
+   */
+  pool?: { size: number; held: number; flowsToHang: number };
 }
 
 /** Taking `next` while holding `prev` closes a cycle in the class graph. */

@@ -80,6 +80,10 @@ function classMap(
       type,
       instanceName: opts?.name,
       exclusive: capacity === 1,
+      ...(capacity !== undefined && capacity > 1 ? { capacity } : {}),
+      ...(opts?.concurrency !== undefined
+        ? { concurrency: opts.concurrency }
+        : {}),
     };
   } catch (error) {
     internalError(error);
@@ -116,6 +120,9 @@ export function checkClassOptions(opts: ClassOptions | undefined): void {
     throw expected("order", "a function", opts.order);
   if (opts.validate !== undefined && typeof opts.validate !== "boolean")
     throw expected("validate", "a boolean", opts.validate);
+  const c = opts.concurrency;
+  if (c !== undefined && (!Number.isSafeInteger(c) || c < 1))
+    throw expected("concurrency", "a positive integer", c);
 }
 
 export interface AcquireAnnotations {

@@ -24,6 +24,7 @@ import type {
   ClassRef,
   LockRef,
   ReadMode,
+  RecursiveLockingReport,
   Report,
   ReportData,
   WaitContext,
@@ -269,7 +270,10 @@ export class Validator {
         if (orderResult !== undefined && orderResult < 0) continue;
       }
       if (nest !== undefined) return "nested";
-      this.recursive(frame, prev, next, orderResult, trace);
+      const pool = this.poolLoad(held, next);
+      // The user promised fewer flows than it takes to exhaust the pool: intended nesting.
+      if (pool === "promised") return "nested";
+      this.recursive(frame, prev, next, orderResult, trace, pool);
       return "reported";
     }
     return "ok";
@@ -545,12 +549,34 @@ export class Validator {
 
   // ---- findings -------------------------------------------------------------------------
 
+  /**
+   * A flow re-taking a lock of several units that it holds some of: how many units it holds and
+   * how many flows doing the same exhaust it (each holds at most `held` and waits for one more,
+   * so ⌈size / held⌉ flows can hold every unit). "promised" when the lock's `concurrency` is
+   * below that; undefined when it is not such a lock or its size is unknown.
+   */
+  private poolLoad(
+    held: HeldLock[],
+    next: HeldLock,
+  ): RecursiveLockingReport["pool"] | "promised" | undefined {
+    const size = this.acquiring?.capacity;
+    if (size === undefined || next.read !== 0) return undefined;
+    let units = 0;
+    for (const h of held) if (h.instance === next.instance) units++;
+    if (units === 0) return undefined;
+    const flowsToHang = Math.ceil(size / units);
+    const promised = this.acquiring?.concurrency;
+    if (promised !== undefined && promised < flowsToHang) return "promised";
+    return { size, held: units, flowsToHang };
+  }
+
   private recursive(
     frame: Frame,
     prev: HeldLock,
     next: HeldLock,
     orderResult: number | undefined,
     trace: Trace,
+    pool: RecursiveLockingReport["pool"],
   ): void {
     const sameInstance = prev.instance === next.instance;
     const data: ReportData = {
@@ -569,6 +595,7 @@ export class Validator {
         next.read === 0 &&
         this.acquiring?.exclusive === true,
       ...(orderResult !== undefined ? { orderResult } : {}),
+      ...(pool !== undefined && sameInstance ? { pool } : {}),
     };
     this.finding = this.emit(data);
   }

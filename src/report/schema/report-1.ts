@@ -134,8 +134,17 @@ const reports: Record<string, Schema> = {
       orderResult: { type: "number" },
       sameInstance: { type: "boolean" },
       certain: { type: "boolean" },
+      pool: object(
+        {
+          size: { type: "integer", minimum: 2 },
+          held: { type: "integer", minimum: 1 },
+          flowsToHang: { type: "integer", minimum: 1 },
+        },
+        [],
+        "Same instance of a lock of several units: the task holds `held` of `size` and asks for one more; `flowsToHang` tasks doing so at once hang it",
+      ),
     },
-    ["orderResult"],
+    ["orderResult", "pool"],
   ),
   badUnlockBalance: report(
     "bad-unlock-balance",

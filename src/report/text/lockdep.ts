@@ -125,11 +125,13 @@ export function recursive(r: Data<RecursiveLockingReport>): string {
     "",
     r.certain
       ? " The same lock instance is taken twice: this deadlocks for certain"
-      : r.sameInstance && r.next.read === 0
-        ? " The same instance is taken again while one of its units is held: it deadlocks once every unit is held by a task doing the same"
-        : r.sameInstance
-          ? " The same instance is read again: it deadlocks once a writer queues in between"
-          : " May be due to missing lock nesting notation",
+      : r.pool !== undefined
+        ? ` It has ${r.pool.size} units and this task holds ${unitCount(r.pool.held)}: it deadlocks only under load, once ${r.pool.size} / ${r.pool.held} = ${r.pool.flowsToHang} tasks do the same at once (if that many never run together, say so with the lock's \`concurrency\` option)`
+        : r.sameInstance && r.next.read === 0
+          ? " The same instance is taken again while one of its units is held: it deadlocks once every unit is held by a task doing the same"
+          : r.sameInstance
+            ? " The same instance is read again: it deadlocks once a writer queues in between"
+            : " May be due to missing lock nesting notation",
     "",
     ...heldLocks(r.task, r.held),
     "",
@@ -266,4 +268,8 @@ export function internalError(r: Data<InternalErrorReport>): string {
       .filter((line) => line !== "")
       .map((line) => `      ${line}`),
   ].join("\n");
+}
+
+function unitCount(n: number): string {
+  return n === 1 ? "1 of them" : `${n} of them`;
 }
