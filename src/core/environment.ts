@@ -1,6 +1,7 @@
 // Settings from the environment: WAITGRAPH=off|log|throw|silent picks whether tracking runs and
 // the policy; WAITGRAPH_CONTEXT=als forces the AsyncLocalStorage fallback; WAITGRAPH_SITES=every
-// records every acquisition's site (tracker.configure({ sites })). Anything else is
+// records every acquisition's site (tracker.configure({ sites })); WAITGRAPH_FRAMES=all keeps
+// library (node_modules) frames in report stacks (tracker.configure({ frames })). Anything else is
 // named in a warning and ignored: a typo must not turn checking off silently.
 import type { TrackerOptions } from "./tracker.js";
 
@@ -32,6 +33,13 @@ export function settingsFromEnvironment(
   else if (sites !== undefined && sites !== "")
     process.emitWarning(
       `WAITGRAPH_SITES=${JSON.stringify(env["WAITGRAPH_SITES"])} is not one of every, first-seen; using first-seen`,
+      { code: "WAITGRAPH_ENV" },
+    );
+  const frames = env["WAITGRAPH_FRAMES"]?.trim().toLowerCase();
+  if (frames === "all" || frames === "user") out.frames = frames;
+  else if (frames !== undefined && frames !== "")
+    process.emitWarning(
+      `WAITGRAPH_FRAMES=${JSON.stringify(env["WAITGRAPH_FRAMES"])} is not one of all, user; using user`,
       { code: "WAITGRAPH_ENV" },
     );
   return out;

@@ -79,6 +79,16 @@ export function stackBelow(skip: Skip, depth: number): Trace {
   return trace;
 }
 
+/**
+ * Whether report stacks keep frames under node_modules next to the user's own. Off by default:
+ * a pool's internals say less than the user's lines. On (`frames: 'all'`) when the library is
+ * the code being debugged.
+ */
+let libraryFrames = false;
+export function keepLibraryFrames(on: boolean): void {
+  libraryFrames = on;
+}
+
 const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
 
 /** Parses a trace into frames of user code: waitgraph's own frames and runtime internals are dropped. */
@@ -100,6 +110,7 @@ export function userFrames(trace: Trace | undefined, max = 12): SourceFrame[] {
   }
   // Library frames (a pool's internals, a test runner's) say less than the user's own lines:
   // keep them only when the stack has nothing else.
+  if (libraryFrames) return frames.slice(0, max);
   const own = frames.filter((f) => !f.file.includes("/node_modules/"));
   return (own.length > 0 ? own : frames).slice(0, max);
 }

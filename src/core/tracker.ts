@@ -6,7 +6,7 @@ import { expected, ReportError } from "./errors.js";
 import { liveHolds, type HeldLock, type Frame } from "./held-lock.js";
 import type { Policy } from "./policy.js";
 import type { Renderer, Report, ReportKind } from "./report.js";
-import { captureTrace, userFrames } from "./stack.js";
+import { captureTrace, keepLibraryFrames, userFrames } from "./stack.js";
 import { DEFAULT_LIMITS, lockRef, type Limits } from "./validator.js";
 import {
   awaitIsWait,
@@ -35,6 +35,11 @@ export interface TrackerOptions {
    * site, marked as such. `'every'`: every acquisition captures its own site (1–8 µs each).
    */
   sites?: Sites;
+  /**
+   * Which frames report stacks show. `'user'` (default): frames under node_modules only when
+   * there is nothing else; `'all'`: library frames too, for debugging the library itself.
+   */
+  frames?: "user" | "all";
 }
 
 export type Sites = "first-seen" | "every";
@@ -86,6 +91,7 @@ function configure(options: TrackerOptions): void {
     context: mode,
     reportTimeouts,
     sites,
+    frames,
   } = options;
   if (enabled !== undefined && typeof enabled !== "boolean")
     throw expected("enabled", "a boolean", enabled);
@@ -93,6 +99,8 @@ function configure(options: TrackerOptions): void {
     throw expected("reportTimeouts", "a boolean", reportTimeouts);
   if (sites !== undefined && sites !== "first-seen" && sites !== "every")
     throw expected("sites", "'first-seen' or 'every'", sites);
+  if (frames !== undefined && frames !== "user" && frames !== "all")
+    throw expected("frames", "'user' or 'all'", frames);
   if (
     policy !== undefined &&
     typeof policy !== "function" &&
@@ -126,6 +134,7 @@ function configure(options: TrackerOptions): void {
   if (reportTimeouts !== undefined)
     core.validator.reportTimeouts = reportTimeouts;
   if (sites !== undefined) core.validator.everySite = sites === "every";
+  if (frames !== undefined) keepLibraryFrames(frames === "all");
   if (limits !== undefined) {
     Object.assign(core.validator.limits, limits);
     core.validator.registry.limit = core.validator.limits.classes;
