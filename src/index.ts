@@ -1,7 +1,7 @@
 // waitgraph: lockdep and DEPT for async TypeScript. The public surface, named exports only.
 import { tracker, task, bind, detach, heldLocks } from "./core/tracker.js";
 import { assertion, isLock } from "./core/seam.js";
-import { expected } from "./core/errors.js";
+import { checkOneOf, expected } from "./core/arguments.js";
 import { renderText } from "./report/text.js";
 import { settingsFromEnvironment } from "./core/environment.js";
 
@@ -21,6 +21,7 @@ export { LockClassKey } from "./core/lock-class.js";
 export {
   WaitgraphError,
   InvalidArgumentError,
+  ArgumentRangeError,
   DeadlockError,
   ReportError,
   TimeoutError,
@@ -52,8 +53,7 @@ tracker.configure(settingsFromEnvironment(process.env));
 /** Reports `assertion-failed` unless the current task holds `lock` (in `mode`, if given). */
 export function assertHeld(lock: object, mode?: "read" | "write"): void {
   if (!isLock(lock)) throw expected("lock", "a waitgraph lock", lock);
-  if (mode !== undefined && mode !== "read" && mode !== "write")
-    throw expected("mode", "'read' or 'write'", mode);
+  checkOneOf("mode", mode, ["read", "write"]);
   assertion(
     lock,
     mode === "read" ? "held-read" : mode === "write" ? "held-write" : "held",

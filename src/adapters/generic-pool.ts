@@ -88,7 +88,7 @@ function track<P extends GenericPoolLike>(
   explicit: boolean,
 ): P {
   if (!isGenericPool(pool)) throw expected("pool", "a generic-pool Pool", pool);
-  checkPoolOptions(options);
+  options = checkPoolOptions(options);
   const made = permitsFor(
     pool,
     options,

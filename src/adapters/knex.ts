@@ -152,7 +152,7 @@ function track<K extends KnexLike>(
 ): K {
   if (typeof knex !== "function" || !isClient(knex.client))
     throw expected("knex", "a knex instance", knex);
-  checkPoolOptions(options);
+  options = checkPoolOptions(options);
   const client = knex.client;
   const known = classes.get(client);
   if (known !== undefined || isTracked(client)) {

@@ -34,7 +34,8 @@ import {
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
-import { DeadlockError, expected } from "../core/errors.js";
+import { DeadlockError } from "../core/errors.js";
+import { readOptions } from "../core/arguments.js";
 import type { LockClassKey, Skip } from "../core/lock-class.js";
 import type { Frame } from "../core/held-lock.js";
 import { stackBelow, type Trace } from "../core/stack.js";
@@ -53,18 +54,15 @@ export interface PoolOptions {
 }
 
 /** Validates the options given to a `track…` function (throws InvalidArgumentError). */
-export function checkPoolOptions(options: PoolOptions | undefined): void {
-  if (options === undefined) return;
-  if (typeof options !== "object" || options === null)
-    throw expected("options", "an object", options);
-  for (const [name, value] of Object.entries(options))
-    if (name !== "name" && name !== "key" && name !== "concurrency")
-      throw expected(
-        `options.${name}`,
-        "absent (a pool's class takes `name`, `key` and `concurrency`)",
-        value,
-      );
+export function checkPoolOptions(
+  options: PoolOptions | undefined,
+): PoolOptions | undefined {
+  // Only the keys here; their values are checked with every class's options (lockInit).
+  return readOptions(options, POOL_OPTION_KEYS);
 }
+
+/** A tracked pool's class takes a name, a key and a concurrency (and not `order` or `validate`). */
+export const POOL_OPTION_KEYS = ["name", "key", "concurrency"] as const;
 
 /**
  * Marks a pool (or a constructor, or a module's factory) as instrumented. A global symbol, so

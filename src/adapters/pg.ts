@@ -116,7 +116,7 @@ function track<P extends PgPoolLike>(
   explicit: boolean,
 ): P {
   if (!isPgPool(pool)) throw expected("pool", "a pg.Pool", pool);
-  checkPoolOptions(options);
+  options = checkPoolOptions(options);
   const made = permitsFor(
     pool,
     options,

@@ -49,7 +49,7 @@ export function trackPool<P extends TarnPoolLike>(
   options?: PoolOptions,
 ): P {
   if (!isTarnPool(pool)) throw expected("pool", "a tarn Pool", pool);
-  checkPoolOptions(options);
+  options = checkPoolOptions(options);
   const permits = permitsFor(
     pool,
     options,

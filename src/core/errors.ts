@@ -1,7 +1,19 @@
 // Errors are classes with a stable `code`. Callers match on `code` or `instanceof`, never on
 // message text. Messages say what was expected and what was received.
+//
+// Bad arguments are the exception to "extends WaitgraphError": they are a TypeError or a
+// RangeError, as Node's own argument errors are (src/core/arguments.ts). `instanceof
+// WaitgraphError` still holds for them, by their brand.
 import type { Report } from "./report.js";
 import { withoutOwnFrames } from "./stack.js";
+import { expected, isInvalidArgument } from "./arguments.js";
+
+export {
+  ArgumentRangeError,
+  InvalidArgumentError,
+  describe,
+  expected,
+} from "./arguments.js";
 
 export class WaitgraphError extends Error {
   readonly code: string;
@@ -10,12 +22,13 @@ export class WaitgraphError extends Error {
     this.code = code;
     this.name = new.target.name;
   }
-}
-
-/** Bad input at an API boundary. Nothing was changed. */
-export class InvalidArgumentError extends WaitgraphError {
-  constructor(message: string) {
-    super("ERR_WAITGRAPH_INVALID_ARGUMENT", message);
+  // Ordinary instanceof for every subclass; WaitgraphError itself also answers true for the
+  // argument errors, which cannot extend it (they extend TypeError / RangeError).
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      Function.prototype[Symbol.hasInstance].call(this, value) ||
+      (this === WaitgraphError && isInvalidArgument(value))
+    );
   }
 }
 
@@ -35,11 +48,39 @@ function attachReport(error: Error, report: Report): void {
   });
 }
 
+/**
+ * The constructors take a report the tracker made. Anything else — `new DeadlockError()`,
+ * `new DeadlockError({})` — is refused with an InvalidArgumentError rather than a default
+ * report: an error that claims a deadlock must carry one (its `report` is what handlers and
+ * renderers read), and reading `report.text` of undefined used to fail with a bare TypeError.
+ */
+function checkReport(report: unknown): Report {
+  let ok = false;
+  try {
+    const r = report as Partial<Report> | null;
+    ok =
+      typeof r === "object" &&
+      r !== null &&
+      typeof r.kind === "string" &&
+      typeof r.text === "string" &&
+      Array.isArray(r.classes);
+  } catch {
+    ok = false; // a Proxy whose `get` throws
+  }
+  if (!ok)
+    throw expected(
+      "report",
+      "a waitgraph report (an object with `kind`, `text` and `classes`)",
+      report,
+    );
+  return report as Report;
+}
+
 /** Under `policy: 'throw'`, the acquire or wait that would close a cycle (or re-take a held lock). */
 export class DeadlockError extends WaitgraphError {
   declare readonly report: Report;
   constructor(report: Report) {
-    super("ERR_WAITGRAPH_DEADLOCK", headline(report));
+    super("ERR_WAITGRAPH_DEADLOCK", headline(checkReport(report)));
     attachReport(this, report);
     if (this.stack !== undefined) this.stack = withoutOwnFrames(this.stack);
   }
@@ -49,7 +90,7 @@ export class DeadlockError extends WaitgraphError {
 export class ReportError extends WaitgraphError {
   declare readonly report: Report;
   constructor(report: Report) {
-    super("ERR_WAITGRAPH_REPORT", headline(report));
+    super("ERR_WAITGRAPH_REPORT", headline(checkReport(report)));
     attachReport(this, report);
     if (this.stack !== undefined) this.stack = withoutOwnFrames(this.stack);
   }
@@ -72,27 +113,4 @@ export function reportTitle(report: Report): string {
     .split("\n")
     .find((line) => line.startsWith("WARNING:") || line.startsWith("DEPT:"));
   return `${banner ?? `waitgraph: ${report.kind}`} (${report.classes.join(", ")})`;
-}
-
-/** `Expected \`name\` to be …, got …` — the p-limit phrasing. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "number")
-    return `${Object.is(value, -0) ? "-0" : String(value)} (number)`;
-  if (typeof value === "string") return `${JSON.stringify(value)} (string)`;
-  if (typeof value === "function") return "a function";
-  if (typeof value === "object")
-    return `an object (${value.constructor?.name ?? "null prototype"})`;
-  return `${String(value)} (${typeof value})`;
-}
-
-export function expected(
-  name: string,
-  what: string,
-  value: unknown,
-): InvalidArgumentError {
-  return new InvalidArgumentError(
-    `Expected \`${name}\` to be ${what}, got ${describe(value)}`,
-  );
 }

@@ -16,7 +16,7 @@ import {
 } from "./stack.js";
 import type { ClassRef, ReadMode } from "./report.js";
 import type { ChainRecord } from "./held-lock.js";
-import { expected } from "./errors.js";
+import { checkString } from "./arguments.js";
 
 export const MAX_SUBCLASSES = 8;
 
@@ -27,8 +27,7 @@ export type { Skip };
 export class LockClassKey {
   readonly name: string | undefined;
   constructor(name?: string) {
-    if (name !== undefined && typeof name !== "string")
-      throw expected("name", "a string", name);
+    checkString("name", name);
     this.name = name;
   }
 }

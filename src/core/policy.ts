@@ -5,7 +5,15 @@
 //   throw   the acquire or wait that would deadlock rejects with DeadlockError; assertions and
 //           task ends throw ReportError; other reports are logged
 //   silent  keep the reports (tracker.reports()), print nothing
-//   fn      call the handler once per distinct report; a throwing handler is logged, not rethrown
+//   fn      call the handler once per distinct report; a throwing handler — or an async one whose
+//           promise rejects — is logged, not rethrown (no exception, no unhandledRejection)
+//
+// The tracker never hurts its host: whatever the user's code plugged in here (a handler, a
+// renderer, the writer) runs inside a try, and what it threw is shown without running more of
+// its code than String() (itself guarded: an error whose toString throws is described instead).
+// Every report is frozen deep when it is made: the one object handed to the handler, stored for
+// tracker.reports() and carried by DeadlockError cannot be changed by one reader under another.
+import { describe } from "./arguments.js";
 import type { Renderer, Report, ReportData, ReportKind } from "./report.js";
 
 export type Policy = "log" | "throw" | "silent" | ((report: Report) => void);
@@ -22,6 +30,30 @@ export const THROWN_KINDS: ReadonlySet<ReportKind> = new Set([
 ]);
 
 const MAX_STORED = 10_000;
+
+/** String(value), or a description of it when its toString / Symbol.toPrimitive throws. */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return describe(value);
+  }
+}
+
+/**
+ * Freezes a report and everything in it: the arrays and plain objects it is made of (all of it
+ * is fresh data built for this report — lockRef, userFrames and ClassRef copy, never share, the
+ * tracker's own state). Reports are rare (one per distinct finding, deduplicated by id), so
+ * this walk is off the hot path: measured in test/core/host-safety.test.ts.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value))
+    return value;
+  Object.freeze(value);
+  for (const key of Object.keys(value))
+    deepFreeze((value as Record<string, unknown>)[key]);
+  return value;
+}
 
 const plain: Renderer = (r) =>
   `waitgraph: ${r.kind} (${r.classes.join(" -> ")}) in task ${r.task}`;
@@ -46,10 +78,12 @@ export class Reporter {
     let text: string;
     try {
       text = this.renderer(data);
+      if (typeof text !== "string")
+        throw new TypeError(`it returned ${describe(text)}, not text`);
     } catch (error) {
-      text = `${plain(data)}\n(the renderer failed: ${String(error)})`;
+      text = `${plain(data)}\n(the renderer failed: ${safeString(error)})`;
     }
-    const report = { ...data, text } as Report;
+    const report = deepFreeze({ ...data, text } as Report);
     this.byId.set(report.id, report);
     this.counts.set(report.kind, (this.counts.get(report.kind) ?? 0) + 1);
     if (this.stored.length < MAX_STORED) this.stored.push(report);
@@ -62,13 +96,23 @@ export class Reporter {
     const policy = this.policy;
     if (policy === "silent") return;
     if (typeof policy === "function") {
+      let result: unknown;
       try {
-        policy(report);
+        result = policy(report);
       } catch (error) {
-        this.write(
-          `waitgraph: the report handler threw (${String(error)}); the report was:\n${report.text}`,
-        );
+        this.handlerFailed("threw", error, report);
+        return;
       }
+      // An async handler: its rejection is this report's failure too, logged the same way.
+      // Promise.resolve adopts any thenable (a `then` getter that throws becomes a rejection),
+      // and the handler is attached before this call returns, so no unhandledRejection fires.
+      if (
+        (typeof result === "object" && result !== null) ||
+        typeof result === "function"
+      )
+        Promise.resolve(result).then(undefined, (error: unknown) =>
+          this.handlerFailed("rejected", error, report),
+        );
       return;
     }
     if (
@@ -76,7 +120,23 @@ export class Reporter {
       (DEADLOCK_KINDS.has(report.kind) || THROWN_KINDS.has(report.kind))
     )
       return;
-    this.write(report.text);
+    this.safeWrite(report.text);
+  }
+
+  /** The writer (stderr, or one a test installed) failing must not fail the lock operation. */
+  private safeWrite(text: string): void {
+    try {
+      this.write(text);
+    } catch {
+      // Nowhere left to say it; the report is still stored.
+    }
+  }
+
+  /** A handler's failure, logged with the report; the writer failing too is swallowed. */
+  private handlerFailed(how: string, error: unknown, report: Report): void {
+    this.safeWrite(
+      `waitgraph: the report handler ${how} (${safeString(error)}); the report was:\n${report.text}`,
+    );
   }
 
   throws(report: Report): boolean {
@@ -91,7 +151,7 @@ export class Reporter {
   unthrown(report: Report): void {
     if (!this.throws(report) || this.logged.has(report.id)) return;
     this.logged.add(report.id);
-    this.write(report.text);
+    this.safeWrite(report.text);
   }
 
   reset(): void {

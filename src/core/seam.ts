@@ -6,7 +6,15 @@
 // Nothing here throws into the program it watches: a bug in waitgraph becomes one
 // `internal-error` report and the lock goes on untracked.
 import { MAIN_TASK, newTask, type AwaitTag } from "./context.js";
-import { DeadlockError, ReportError, expected } from "./errors.js";
+import { DeadlockError, ReportError } from "./errors.js";
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkString,
+  expected,
+  readOptions,
+} from "./arguments.js";
 import type { EventState } from "./events.js";
 import {
   type Blocking,
@@ -72,7 +80,7 @@ function classMap(
   skip: Skip,
   capacity: number | undefined,
 ): LockMap | undefined {
-  checkClassOptions(opts);
+  opts = checkClassOptions(opts);
   if (!tracking.on) return undefined;
   try {
     return {
@@ -102,27 +110,44 @@ export function isLock(value: unknown): boolean {
   return typeof value === "object" && value !== null && locks.has(value);
 }
 
-export function checkClassOptions(opts: ClassOptions | undefined): void {
-  if (opts === undefined) return;
-  if (typeof opts !== "object" || opts === null)
-    throw expected("options", "an object", opts);
-  if (opts.name !== undefined && typeof opts.name !== "string")
-    throw expected("name", "a string", opts.name);
+/** The keys a lock's (or event's) class options may have. */
+export const CLASS_OPTION_KEYS = [
+  "name",
+  "key",
+  "order",
+  "validate",
+  "concurrency",
+] as const;
+
+/**
+ * Validates class options and returns the copy to use from then on (read once; see
+ * arguments.ts). `known` widens the keys for a constructor with options of its own (RwLock).
+ */
+export function checkClassOptions<T extends ClassOptions>(
+  opts: T | undefined,
+  known: readonly string[] = CLASS_OPTION_KEYS,
+): T | undefined {
+  const o = readOptions(opts, known);
+  if (o === undefined) return undefined;
+  checkString("name", o.name);
   if (
-    opts.key !== undefined &&
-    typeof opts.key !== "string" &&
-    !(opts.key instanceof LockClassKey)
+    o.key !== undefined &&
+    typeof o.key !== "string" &&
+    !(o.key instanceof LockClassKey)
   )
-    throw expected("key", "a string or a LockClassKey", opts.key);
-  if (typeof opts.key === "string" && opts.key.length === 0)
-    throw expected("key", "a non-empty string", opts.key);
-  if (opts.order !== undefined && typeof opts.order !== "function")
-    throw expected("order", "a function", opts.order);
-  if (opts.validate !== undefined && typeof opts.validate !== "boolean")
-    throw expected("validate", "a boolean", opts.validate);
-  const c = opts.concurrency;
-  if (c !== undefined && (!Number.isSafeInteger(c) || c < 1))
-    throw expected("concurrency", "a positive integer", c);
+    throw expected("key", "a string or a LockClassKey", o.key);
+  if (typeof o.key === "string" && o.key.length === 0)
+    throw expected("key", "a non-empty string", o.key);
+  checkFunction("order", o.order);
+  checkBoolean("validate", o.validate);
+  checkInteger(
+    "concurrency",
+    o.concurrency,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    "a positive integer",
+  );
+  return o;
 }
 
 export interface AcquireAnnotations {
@@ -130,14 +155,16 @@ export interface AcquireAnnotations {
   nestLock?: object;
 }
 
-/** Validates the annotations of one acquisition; throws InvalidArgumentError. */
+/** Validates the annotations of one acquisition (the caller has read the options once). */
 export function checkAnnotations(o: AcquireAnnotations | undefined): void {
   if (o === undefined) return;
-  if (typeof o !== "object" || o === null)
-    throw expected("options", "an object", o);
-  const s = o.subclass;
-  if (s !== undefined && (!Number.isInteger(s) || s < 0 || s >= MAX_SUBCLASSES))
-    throw expected("subclass", `an integer from 0 to ${MAX_SUBCLASSES - 1}`, s);
+  checkInteger(
+    "subclass",
+    o.subclass,
+    0,
+    MAX_SUBCLASSES - 1,
+    `an integer from 0 to ${MAX_SUBCLASSES - 1}`,
+  );
   if (o.nestLock !== undefined && !isLock(o.nestLock))
     throw expected("nestLock", "a waitgraph-tracked lock", o.nestLock);
 }

@@ -2,7 +2,15 @@
 // reports) is kept apart from validation, as lockdep keeps /proc/lockdep* apart from lockdep.c.
 import { core } from "./instance.js";
 import { newTask, type ContextMode } from "./context.js";
-import { expected, ReportError } from "./errors.js";
+import { ReportError } from "./errors.js";
+import {
+  checkBoolean,
+  checkCallback,
+  checkInteger,
+  checkOneOf,
+  expected,
+  readOptions,
+} from "./arguments.js";
 import { liveHolds, type HeldLock, type Frame } from "./held-lock.js";
 import type { Policy } from "./policy.js";
 import type { Renderer, Report, ReportKind } from "./report.js";
@@ -79,57 +87,59 @@ export interface Stats {
   limits: Limits;
 }
 
-const POLICIES = new Set(["log", "throw", "silent"]);
+const TRACKER_OPTION_KEYS = [
+  "enabled",
+  "policy",
+  "limits",
+  "context",
+  "reportTimeouts",
+  "sites",
+  "frames",
+];
 
-function configure(options: TrackerOptions): void {
-  if (typeof options !== "object" || options === null)
-    throw expected("options", "an object", options);
+/** The largest value any limit may take; `classes` is bounded lower (edge keys, graph.ts). */
+const MAX_LIMIT = 2 ** 31 - 1;
+
+function configure(given: TrackerOptions): void {
+  // Required (unlike other options): `configure()` with nothing to configure is a mistake.
+  if (given === undefined) throw expected("options", "an object", given);
+  const options = readOptions(given, TRACKER_OPTION_KEYS)!;
   const {
     enabled,
     policy,
-    limits,
     context: mode,
     reportTimeouts,
     sites,
     frames,
   } = options;
-  if (enabled !== undefined && typeof enabled !== "boolean")
-    throw expected("enabled", "a boolean", enabled);
-  if (reportTimeouts !== undefined && typeof reportTimeouts !== "boolean")
-    throw expected("reportTimeouts", "a boolean", reportTimeouts);
-  if (sites !== undefined && sites !== "first-seen" && sites !== "every")
-    throw expected("sites", "'first-seen' or 'every'", sites);
-  if (frames !== undefined && frames !== "user" && frames !== "all")
-    throw expected("frames", "'user' or 'all'", frames);
-  if (
-    policy !== undefined &&
-    typeof policy !== "function" &&
-    !POLICIES.has(policy as string)
-  )
-    throw expected("policy", "'log', 'throw', 'silent' or a function", policy);
-  if (
-    mode !== undefined &&
-    mode !== "promise-hooks" &&
-    mode !== "async-local-storage"
-  )
-    throw expected("context", "'promise-hooks' or 'async-local-storage'", mode);
-  if (limits !== undefined) {
-    if (typeof limits !== "object" || limits === null)
-      throw expected("limits", "an object", limits);
-    for (const [name, value] of Object.entries(limits)) {
-      if (!(name in DEFAULT_LIMITS))
-        throw expected(
-          `limits.${name}`,
-          `one of ${Object.keys(DEFAULT_LIMITS).join(", ")}`,
-          name,
-        );
-      if (!Number.isInteger(value) || (value as number) < 1)
-        throw expected(`limits.${name}`, "a positive integer", value);
-      // Edges are keyed from * 0x10000 + to (graph.ts): at most 65,535 classes.
-      if (name === "classes" && (value as number) > 0xffff)
-        throw expected("limits.classes", "at most 65535", value);
-    }
-  }
+  checkBoolean("enabled", enabled);
+  checkBoolean("reportTimeouts", reportTimeouts);
+  checkOneOf("sites", sites, ["first-seen", "every"]);
+  checkOneOf("frames", frames, ["user", "all"]);
+  if (typeof policy !== "function")
+    checkOneOf(
+      "policy",
+      policy,
+      ["log", "throw", "silent"],
+      "'log', 'throw', 'silent' or a function",
+    );
+  checkOneOf("context", mode, ["promise-hooks", "async-local-storage"]);
+  const limits = readOptions(
+    options.limits,
+    Object.keys(DEFAULT_LIMITS),
+    "limits",
+  );
+  for (const [name, value] of Object.entries(limits ?? {}))
+    // Edges are keyed from * 0x10000 + to (graph.ts): at most 65,535 classes.
+    checkInteger(
+      `limits.${name}`,
+      value,
+      1,
+      name === "classes" ? 0xffff : MAX_LIMIT,
+      name === "classes"
+        ? "an integer from 1 to 65535"
+        : `a positive integer (at most ${MAX_LIMIT})`,
+    );
   if (policy !== undefined) core.reporter.policy = policy;
   if (reportTimeouts !== undefined)
     core.validator.reportTimeouts = reportTimeouts;
@@ -225,7 +235,7 @@ export const tracker = {
  */
 export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   if (typeof name !== "string") throw expected("name", "a string", name);
-  if (typeof fn !== "function") throw expected("fn", "a function", fn);
+  checkCallback("fn", fn);
   if (!core.tracking.on) {
     // As with tracking on: fn starts now, synchronously; its outcome settles the task.
     try {
@@ -318,7 +328,7 @@ function heldAtEnd(name: string, left: HeldLock[]): void {
 export function bind<A extends unknown[], R>(
   fn: (...args: A) => R,
 ): (...args: A) => R {
-  if (typeof fn !== "function") throw expected("fn", "a function", fn);
+  checkCallback("fn", fn);
   if (!core.tracking.on) return fn;
   const frame: Frame = core.context.current();
   return function (this: unknown, ...args: A): R {
@@ -328,7 +338,7 @@ export function bind<A extends unknown[], R>(
 
 /** Runs `fn` as fire-and-forget work: a new task with nothing held (no false edges from the caller's locks). */
 export function detach<R>(fn: () => R): R {
-  if (typeof fn !== "function") throw expected("fn", "a function", fn);
+  checkCallback("fn", fn);
   if (!core.tracking.on) return fn();
   return core.context.runAsTask(newTask("detached"), fn);
 }

@@ -17,8 +17,9 @@ import {
   type LockMap,
 } from "../core/seam.js";
 import { DeadlockError } from "../core/errors.js";
+import { readOptions } from "../core/arguments.js";
 import type { ReadMode } from "../core/report.js";
-import { checkWaitOptions, Waiter, type WaitOptions } from "./wait-queue.js";
+import { checkWaitFields, Waiter, type WaitOptions } from "./wait-queue.js";
 
 export type Release = () => void;
 
@@ -54,17 +55,28 @@ export function releaser(
   };
 }
 
-/** Validates acquire options; returns the error to reject with, if any. */
-export function invalidOptions(o: AcquireOptions | undefined): unknown {
-  if (o === undefined) return undefined;
-  try {
-    checkAnnotations(o);
-    checkWaitOptions(o);
-  } catch (error) {
-    return error;
-  }
-  if (o.signal?.aborted === true) return o.signal.reason;
-  return undefined;
+/** The keys of an acquisition's options (a Semaphore adds `weight`). */
+export const ACQUIRE_OPTION_KEYS: readonly string[] = [
+  "subclass",
+  "nestLock",
+  "timeout",
+  "signal",
+];
+
+/**
+ * Reads an acquisition's options once and validates them; returns the copy every later step
+ * reads. Throws InvalidArgumentError / ArgumentRangeError. A try-acquire checks `timeout` and
+ * `signal` too although it never waits: `tryAcquire({ timeout: NaN })` is a caller's mistake
+ * either way, and one rule for every acquire is easier to trust than two.
+ */
+export function readAcquireOptions<T extends AcquireOptions>(
+  o: T | undefined,
+  known: readonly string[] = ACQUIRE_OPTION_KEYS,
+): T | undefined {
+  const copy = readOptions(o, known);
+  checkAnnotations(copy);
+  checkWaitFields(copy);
+  return copy;
 }
 
 /**
@@ -75,11 +87,16 @@ export function acquire<T>(
   lock: LockAlgorithm,
   read: ReadMode,
   want: number,
-  o: AcquireOptions | undefined,
+  given: AcquireOptions | undefined,
   wrap: (release: Release, hold: HeldLock | undefined) => T,
 ): Promise<T> {
-  const invalid = invalidOptions(o);
-  if (invalid !== undefined) return Promise.reject(invalid);
+  let o: AcquireOptions | undefined;
+  try {
+    o = readAcquireOptions(given, ACQUIRE_OPTION_KEYS);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (o?.signal?.aborted === true) return Promise.reject(o.signal.reason);
   let hold: HeldLock | undefined;
   if (tracking.on) {
     const attempt = lockAcquire(lock.map, lock.instance, read, o, false);
@@ -116,9 +133,9 @@ export function tryAcquire(
   lock: LockAlgorithm,
   read: ReadMode,
   want: number,
-  o: AcquireAnnotations | undefined,
+  given: AcquireOptions | undefined,
 ): Release | undefined {
-  checkAnnotations(o);
+  const o = readAcquireOptions(given, ACQUIRE_OPTION_KEYS);
   if (!lock.take(want)) return undefined;
   let hold: HeldLock | undefined;
   if (tracking.on) {

@@ -14,7 +14,7 @@ import {
 } from "../core/seam.js";
 import type { LockOptions } from "./mutex.js";
 import {
-  checkWaitOptions,
+  readWaitOptions,
   WaitQueue,
   Waiter,
   type WaitOptions,
@@ -34,7 +34,7 @@ export class Completion {
   /** Resolves once completed. A completion already done is consumed without waiting. */
   wait(o?: WaitOptions): Promise<void> {
     try {
-      checkWaitOptions(o);
+      o = readWaitOptions(o); // read once: later steps see this copy
     } catch (error) {
       return Promise.reject(error);
     }

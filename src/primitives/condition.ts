@@ -23,14 +23,11 @@ import {
   type EventState,
   type LockMap,
 } from "../core/seam.js";
-import {
-  DeadlockError,
-  expected,
-  InvalidArgumentError,
-} from "../core/errors.js";
+import { DeadlockError } from "../core/errors.js";
+import { expected, InvalidArgumentError } from "../core/arguments.js";
 import { Mutex, type LockOptions } from "./mutex.js";
 import {
-  checkWaitOptions,
+  readWaitOptions,
   WaitQueue,
   Waiter,
   type WaitOptions,
@@ -50,7 +47,7 @@ export class Condition {
     if (!(mutex instanceof Mutex))
       return Promise.reject(expected("mutex", "a waitgraph Mutex", mutex));
     try {
-      checkWaitOptions(o);
+      o = readWaitOptions(o); // read once: later steps see this copy
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,6 +1,6 @@
 // Mutex: a FIFO async mutex (not re-entrant) with timeouts and AbortSignal.
 import { lockInit, assertion, type LockMap } from "../core/seam.js";
-import { expected } from "../core/errors.js";
+import { checkCallback } from "../core/arguments.js";
 import type { ClassOptions } from "../core/lock-class.js";
 import {
   acquire,
@@ -44,8 +44,11 @@ export class Mutex implements LockAlgorithm {
   }
 
   runExclusive<T>(fn: () => Promise<T> | T, o?: AcquireOptions): Promise<T> {
-    if (typeof fn !== "function")
-      return Promise.reject(expected("fn", "a function", fn));
+    try {
+      checkCallback("fn", fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return runUnder(acquire(this, 0, 1, o, pair), fn);
   }
 

@@ -8,9 +8,10 @@ import {
   lockInit,
   assertion,
   checkClassOptions,
+  CLASS_OPTION_KEYS,
   type LockMap,
 } from "../core/seam.js";
-import { expected } from "../core/errors.js";
+import { checkBoolean, checkCallback } from "../core/arguments.js";
 import {
   acquire,
   tryAcquire,
@@ -21,6 +22,8 @@ import {
 import { guard, pair, runUnder, type Guard } from "./guard.js";
 import type { LockOptions } from "./mutex.js";
 import { WaitQueue, type Waiter } from "./wait-queue.js";
+
+const RWLOCK_OPTION_KEYS = [...CLASS_OPTION_KEYS, "recursiveRead"];
 
 const READ = 1;
 const WRITE = 0;
@@ -38,16 +41,12 @@ export class RwLock implements LockAlgorithm {
   private readonly queue = new WaitQueue(() => this.grantWaiters());
 
   constructor(opts?: RwLockOptions) {
-    // Checked before the copy below: spreading a string or null would make it a valid object.
-    checkClassOptions(opts);
-    const recursiveRead = opts?.recursiveRead ?? false;
-    if (typeof recursiveRead !== "boolean")
-      throw expected("recursiveRead", "a boolean", recursiveRead);
-    const classOpts: LockOptions | undefined =
-      opts === undefined ? undefined : { ...opts };
-    if (classOpts !== undefined)
-      delete (classOpts as RwLockOptions).recursiveRead;
-    this.map = lockInit(this, classOpts, "rwlock", RwLock, 1);
+    // Read once, as a copy (arguments.ts); the class options are the copy without recursiveRead.
+    const copy = checkClassOptions(opts, RWLOCK_OPTION_KEYS);
+    checkBoolean("recursiveRead", copy?.recursiveRead);
+    const recursiveRead = copy?.recursiveRead ?? false;
+    if (copy !== undefined) delete copy.recursiveRead;
+    this.map = lockInit(this, copy, "rwlock", RwLock, 1);
     this.recursiveRead = recursiveRead;
   }
 
@@ -84,14 +83,20 @@ export class RwLock implements LockAlgorithm {
   }
 
   runRead<T>(fn: () => Promise<T> | T, o?: AcquireOptions): Promise<T> {
-    if (typeof fn !== "function")
-      return Promise.reject(expected("fn", "a function", fn));
+    try {
+      checkCallback("fn", fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return runUnder(acquire(this, this.readMode, READ, o, pair), fn);
   }
 
   runWrite<T>(fn: () => Promise<T> | T, o?: AcquireOptions): Promise<T> {
-    if (typeof fn !== "function")
-      return Promise.reject(expected("fn", "a function", fn));
+    try {
+      checkCallback("fn", fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return runUnder(acquire(this, 0, WRITE, o, pair), fn);
   }
 

@@ -3,9 +3,11 @@
 // holds a permit of the same class is reported as recursive locking — the pool-starvation
 // deadlock that needs only enough concurrent tasks to happen.
 import { lockInit, type LockMap } from "../core/seam.js";
-import { expected } from "../core/errors.js";
+import { checkCallback, checkInteger, MAX_PERMITS } from "../core/arguments.js";
 import {
+  ACQUIRE_OPTION_KEYS,
   acquire,
+  readAcquireOptions,
   tryAcquire,
   type AcquireOptions,
   type LockAlgorithm,
@@ -19,6 +21,14 @@ export interface SemaphoreAcquireOptions extends AcquireOptions {
   weight?: number;
 }
 
+const SEMAPHORE_ACQUIRE_KEYS = [...ACQUIRE_OPTION_KEYS, "weight"];
+
+/** What a Semaphore's acquire needs: the weight, and the other options (read once). */
+interface Checked {
+  weight: number;
+  rest: AcquireOptions | undefined;
+}
+
 export class Semaphore implements LockAlgorithm {
   readonly map: LockMap | undefined;
   readonly what = "Semaphore acquire";
@@ -27,12 +37,14 @@ export class Semaphore implements LockAlgorithm {
   private readonly queue = new WaitQueue(() => this.grantWaiters());
 
   constructor(permits: number, opts?: LockOptions) {
-    if (
-      typeof permits !== "number" ||
-      !Number.isInteger(permits) ||
-      permits < 1
-    )
-      throw expected("permits", "a positive integer", permits);
+    checkInteger(
+      "permits",
+      permits,
+      1,
+      MAX_PERMITS,
+      `an integer from 1 to ${MAX_PERMITS} (MAX_PERMITS)`,
+      true,
+    );
     this.map = lockInit(this, opts, "semaphore", Semaphore, permits);
     this.permits = permits;
     this.free = permits;
@@ -53,49 +65,55 @@ export class Semaphore implements LockAlgorithm {
   }
 
   acquire(o?: SemaphoreAcquireOptions): Promise<Release> {
-    const weight = this.weight(o);
-    if (typeof weight !== "number") return Promise.reject(weight);
-    return acquire(this, 0, weight, o, (release) => release);
+    const c = this.check(o);
+    if (c instanceof Error) return Promise.reject(c);
+    return acquire(this, 0, c.weight, c.rest, (release) => release);
   }
 
   tryAcquire(o?: SemaphoreAcquireOptions): Release | undefined {
-    const weight = this.weight(o);
-    if (typeof weight !== "number") throw weight;
-    return tryAcquire(this, 0, weight, o);
+    const c = this.check(o);
+    if (c instanceof Error) throw c;
+    return tryAcquire(this, 0, c.weight, c.rest);
   }
 
   lock(o?: SemaphoreAcquireOptions): Promise<Guard> {
-    const weight = this.weight(o);
-    if (typeof weight !== "number") return Promise.reject(weight);
-    return acquire(this, 0, weight, o, guard);
+    const c = this.check(o);
+    if (c instanceof Error) return Promise.reject(c);
+    return acquire(this, 0, c.weight, c.rest, guard);
   }
 
   runExclusive<T>(
     fn: () => Promise<T> | T,
     o?: SemaphoreAcquireOptions,
   ): Promise<T> {
-    if (typeof fn !== "function")
-      return Promise.reject(expected("fn", "a function", fn));
-    const weight = this.weight(o);
-    if (typeof weight !== "number") return Promise.reject(weight);
-    return runUnder(acquire(this, 0, weight, o, pair), fn);
+    let c: Checked | Error;
+    try {
+      checkCallback("fn", fn);
+      c = this.check(o);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (c instanceof Error) return Promise.reject(c);
+    return runUnder(acquire(this, 0, c.weight, c.rest, pair), fn);
   }
 
-  private weight(o: SemaphoreAcquireOptions | undefined): number | Error {
-    const given: unknown = o?.weight;
-    const w = given === undefined ? 1 : given;
-    if (
-      typeof w !== "number" ||
-      !Number.isInteger(w) ||
-      w < 1 ||
-      w > this.permits
-    )
-      return expected(
+  /** Reads the options once; the weight apart, the rest for the shared acquire flow. */
+  private check(o: SemaphoreAcquireOptions | undefined): Checked | Error {
+    try {
+      const copy = readAcquireOptions(o, SEMAPHORE_ACQUIRE_KEYS);
+      const weight: unknown = copy?.weight === undefined ? 1 : copy.weight;
+      checkInteger(
         "weight",
+        weight,
+        1,
+        this.permits,
         `an integer from 1 to ${this.permits} (the permits)`,
-        w,
       );
-    return w;
+      if (copy !== undefined) delete copy.weight;
+      return { weight: weight as number, rest: copy };
+    } catch (error) {
+      return error as Error;
+    }
   }
 
   take(weight: number): boolean {

@@ -7,7 +7,8 @@
 // taken, queue [weight 2, weight 1]: when the head times out the weight-1 waiter fits now and
 // must not wait for the next release. So the queue tells its owner (`onLeave`) and the owner
 // grants again.
-import { expected, TimeoutError } from "../core/errors.js";
+import { TimeoutError } from "../core/errors.js";
+import { checkSignal, checkTimeout, readOptions } from "../core/arguments.js";
 
 /** Node runs a longer timer after 1 ms (TimeoutOverflowWarning); longer waits re-arm. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -123,15 +124,21 @@ export class WaitQueue {
   }
 }
 
-/** Validates `timeout` and `signal`; throws InvalidArgumentError. */
-export function checkWaitOptions(o: WaitOptions | undefined): void {
+/** The keys of a wait's options (Completion.wait, Condition.wait). */
+export const WAIT_OPTION_KEYS = ["timeout", "signal"] as const;
+
+/** Validates `timeout` and `signal` of options already read once (see readWaitOptions). */
+export function checkWaitFields(o: WaitOptions | undefined): void {
   if (o === undefined) return;
-  if (typeof o !== "object" || o === null)
-    throw expected("options", "an object", o);
-  const t = o.timeout;
-  if (t !== undefined && (typeof t !== "number" || Number.isNaN(t) || t < 0))
-    throw expected("timeout", "a non-negative number of milliseconds", t);
-  const s = o.signal;
-  if (s !== undefined && !(s instanceof AbortSignal))
-    throw expected("signal", "an AbortSignal", s);
+  checkTimeout("timeout", o.timeout);
+  checkSignal("signal", o.signal);
+}
+
+/** Reads and validates a wait's options; returns the copy to use. Throws InvalidArgumentError. */
+export function readWaitOptions(
+  o: WaitOptions | undefined,
+): WaitOptions | undefined {
+  const copy = readOptions(o, WAIT_OPTION_KEYS);
+  checkWaitFields(copy);
+  return copy;
 }

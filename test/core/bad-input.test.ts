@@ -4,19 +4,36 @@
 // lock works normally afterwards.
 import { beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Mutex as AsyncMutexLib } from "async-mutex";
+import AsyncLockLib from "async-lock";
+import genericPool from "generic-pool";
 import {
+  Completion,
+  Condition,
+  DeadlockError,
   InvalidArgumentError,
   LockClassKey,
   Mutex,
+  ReportError,
   RwLock,
   Semaphore,
+  WaitgraphError,
   assertHeld,
+  deferred,
   assertNotHeld,
   bind,
   detach,
   task,
   tracker,
 } from "../../src/index.js";
+import {
+  Mutex as AdaptedAsyncMutex,
+  track as trackAsyncMutex,
+} from "../../src/adapters/async-mutex.js";
+import { track as trackAsyncLock } from "../../src/adapters/async-lock.js";
+import { trackPool as trackGenericPool } from "../../src/adapters/generic-pool.js";
+import pLimit from "../../src/adapters/p-limit.js";
+import { PQueue } from "../../src/adapters/p-queue.js";
 import { captureLog, fresh, macrotask, reportKinds } from "../helpers/edges.js";
 
 beforeEach(() => fresh());
@@ -464,4 +481,484 @@ describe("tracker and helpers", () => {
       isInvalid("fn", "undefined (undefined)"),
     );
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The table: every public constructor and method that takes options, one row per mistake. Each
+// row says which error class Node would use (TypeError for a wrong type, an unknown key or an
+// unknown value; RangeError for a number out of range), the code, and a fragment of the message.
+// Every row's error is also `instanceof InvalidArgumentError` and `instanceof WaitgraphError`,
+// and its message has the `Expected …, got …` shape.
+
+type Row = {
+  call: string;
+  run: () => unknown;
+  cls: typeof TypeError | typeof RangeError;
+  fragment: string;
+};
+
+const T = TypeError;
+const R = RangeError;
+const OPTION_KEYS = "(name, key, order, validate, concurrency)";
+const ACQUIRE_KEYS = "(subclass, nestLock, timeout, signal)";
+
+function rows(): Row[] {
+  const m = new Mutex({ key: "table-m" });
+  const rw = new RwLock({ key: "table-rw" });
+  const s = new Semaphore(2, { key: "table-s" });
+  const c = new Completion({ key: "table-c" });
+  const cond = new Condition({ key: "table-cond" });
+  const row = (
+    call: string,
+    run: () => unknown,
+    cls: Row["cls"],
+    fragment: string,
+  ): Row => ({ call, run, cls, fragment });
+  return [
+    // Lock construction: options must be a plain object with known keys.
+    row(
+      "new Mutex([])",
+      () => new Mutex([] as never),
+      T,
+      "`options` to be an object, got an array",
+    ),
+    row("new Mutex(null)", () => new Mutex(null as never), T, "got null"),
+    row(
+      "new Mutex('opts')",
+      () => new Mutex("opts" as never),
+      T,
+      'got "opts" (string)',
+    ),
+    row(
+      "new Mutex({ kye })",
+      () => new Mutex({ kye: "x" } as never),
+      T,
+      `\`options.kye\` to be one of the known options ${OPTION_KEYS}, got "kye"`,
+    ),
+    row(
+      "new Semaphore(4, { concurrency: 0 })",
+      () => new Semaphore(4, { concurrency: 0 }),
+      R,
+      "`concurrency` to be a positive integer, got 0",
+    ),
+    row(
+      "new Semaphore(4, { concurrency: '2' })",
+      () => new Semaphore(4, { concurrency: "2" } as never),
+      T,
+      "`concurrency` to be a positive integer",
+    ),
+    row(
+      "new Mutex({ name: 1 })",
+      () => new Mutex({ name: 1 } as never),
+      T,
+      "`name` to be a string, got 1 (number)",
+    ),
+    row(
+      "new RwLock({ recursiveRead: 1 })",
+      () => new RwLock({ recursiveRead: 1 } as never),
+      T,
+      "`recursiveRead` to be a boolean",
+    ),
+    row(
+      "new RwLock({ recursive })",
+      () => new RwLock({ recursive: true } as never),
+      T,
+      "(name, key, order, validate, concurrency, recursiveRead)",
+    ),
+    row(
+      "new Semaphore(2 ** 60)",
+      () => new Semaphore(2 ** 60),
+      R,
+      "`permits` to be an integer from 1 to 2147483647 (MAX_PERMITS), got 1152921504606847000 (number)",
+    ),
+    row(
+      "new Semaphore(2 ** 31)",
+      () => new Semaphore(2 ** 31),
+      R,
+      "2147483648 (number)",
+    ),
+    row("new Semaphore(0)", () => new Semaphore(0), R, "got 0 (number)"),
+    row(
+      "new Semaphore(NaN)",
+      () => new Semaphore(Number.NaN),
+      R,
+      "got NaN (number)",
+    ),
+    row(
+      "new Semaphore('2')",
+      () => new Semaphore("2" as never),
+      T,
+      'got "2" (string)',
+    ),
+    row(
+      "new Semaphore()",
+      () => new (Semaphore as new () => unknown)(),
+      T,
+      "got undefined",
+    ),
+    row(
+      "new Semaphore(2, [])",
+      () => new Semaphore(2, [] as never),
+      T,
+      "`options` to be an object, got an array",
+    ),
+    row(
+      "new Completion([])",
+      () => new Completion([] as never),
+      T,
+      "`options` to be an object",
+    ),
+    row(
+      "new Condition({ key: '' })",
+      () => new Condition({ key: "" }),
+      T,
+      '`key` to be a non-empty string, got "" (string)',
+    ),
+    row(
+      "deferred({ order: 1 })",
+      () => deferred({ order: 1 } as never),
+      T,
+      "`order` to be a function",
+    ),
+    row(
+      "deferred(null)",
+      () => deferred(null as never),
+      T,
+      "`options` to be an object, got null",
+    ),
+    row(
+      "new LockClassKey(5)",
+      () => new LockClassKey(5 as never),
+      T,
+      "`name` to be a string",
+    ),
+    // Acquisitions: timeouts are a number from 0 (or Infinity); unknown keys are refused.
+    row(
+      "m.acquire({ timeout: NaN })",
+      () => m.acquire({ timeout: Number.NaN }),
+      R,
+      "`timeout` to be a number of milliseconds from 0 to Number.MAX_SAFE_INTEGER (MAX_TIMEOUT_MS), or Infinity, got NaN (number)",
+    ),
+    row(
+      "m.acquire({ timeout: -1 })",
+      () => m.acquire({ timeout: -1 }),
+      R,
+      "got -1 (number)",
+    ),
+    row(
+      "m.acquire({ timeout: -Infinity })",
+      () => m.acquire({ timeout: -Infinity }),
+      R,
+      "got -Infinity (number)",
+    ),
+    row(
+      "m.acquire({ timeout: '5' })",
+      () => m.acquire({ timeout: "5" } as never),
+      T,
+      'got "5" (string)',
+    ),
+    row(
+      "m.acquire({ timout })",
+      () => m.acquire({ timout: 5 } as never),
+      T,
+      `\`options.timout\` to be one of the known options ${ACQUIRE_KEYS}`,
+    ),
+    row(
+      "m.acquire([])",
+      () => m.acquire([] as never),
+      T,
+      "`options` to be an object, got an array",
+    ),
+    row(
+      "m.tryAcquire({ timeout: NaN })",
+      () => m.tryAcquire({ timeout: Number.NaN }),
+      R,
+      "`timeout`",
+    ),
+    row(
+      "m.tryAcquire({ subclass: 8 })",
+      () => m.tryAcquire({ subclass: 8 }),
+      R,
+      "`subclass` to be an integer from 0 to 7, got 8 (number)",
+    ),
+    row(
+      "m.tryAcquire({ subclass: '1' })",
+      () => m.tryAcquire({ subclass: "1" } as never),
+      T,
+      "`subclass`",
+    ),
+    row("m.lock(null)", () => m.lock(null as never), T, "got null"),
+    row(
+      "m.runExclusive(fn, { signal: 1 })",
+      () => m.runExclusive(() => {}, { signal: 1 } as never),
+      T,
+      "`signal` to be an AbortSignal",
+    ),
+    row(
+      "m.runExclusive(5)",
+      () => m.runExclusive(5 as never),
+      T,
+      "`fn` to be a function",
+    ),
+    row(
+      "rw.acquireRead({ timeout: NaN })",
+      () => rw.acquireRead({ timeout: Number.NaN }),
+      R,
+      "`timeout`",
+    ),
+    row(
+      "rw.tryAcquireWrite({ timeout: -1 })",
+      () => rw.tryAcquireWrite({ timeout: -1 }),
+      R,
+      "`timeout`",
+    ),
+    row("rw.lockRead([])", () => rw.lockRead([] as never), T, "`options`"),
+    row("rw.runWrite(null)", () => rw.runWrite(null as never), T, "`fn`"),
+    row(
+      "s.acquire({ weight: 3 })",
+      () => s.acquire({ weight: 3 }),
+      R,
+      "`weight` to be an integer from 1 to 2 (the permits), got 3 (number)",
+    ),
+    row(
+      "s.acquire({ weight: '1' })",
+      () => s.acquire({ weight: "1" } as never),
+      T,
+      "`weight`",
+    ),
+    row(
+      "s.acquire({ wieght })",
+      () => s.acquire({ wieght: 1 } as never),
+      T,
+      "(subclass, nestLock, timeout, signal, weight)",
+    ),
+    row(
+      "s.tryAcquire({ timeout: NaN })",
+      () => s.tryAcquire({ timeout: Number.NaN }),
+      R,
+      "`timeout`",
+    ),
+    row(
+      "s.runExclusive(fn, [])",
+      () => s.runExclusive(() => {}, [] as never),
+      T,
+      "`options`",
+    ),
+    row(
+      "c.wait({ timeout: NaN })",
+      () => c.wait({ timeout: Number.NaN }),
+      R,
+      "`timeout`",
+    ),
+    row(
+      "c.wait({ subclass })",
+      () => c.wait({ subclass: 1 } as never),
+      T,
+      "`options.subclass` to be one of the known options (timeout, signal)",
+    ),
+    row(
+      "cond.wait({})",
+      () => cond.wait({} as never),
+      T,
+      "`mutex` to be a waitgraph Mutex",
+    ),
+    row(
+      "cond.wait(m, { timeout: -1 })",
+      () => cond.wait(m, { timeout: -1 }),
+      R,
+      "`timeout`",
+    ),
+    // The tracker.
+    row(
+      "tracker.configure()",
+      () => tracker.configure(undefined as never),
+      T,
+      "`options` to be an object, got undefined",
+    ),
+    row(
+      "tracker.configure([])",
+      () => tracker.configure([] as never),
+      T,
+      "got an array",
+    ),
+    row(
+      "tracker.configure('log')",
+      () => tracker.configure("log" as never),
+      T,
+      'got "log" (string)',
+    ),
+    row(
+      "tracker.configure({ polcy })",
+      () => tracker.configure({ polcy: "log" } as never),
+      T,
+      "`options.polcy` to be one of the known options (enabled, policy, limits, context, reportTimeouts, sites, frames)",
+    ),
+    row(
+      "tracker.configure({ sites: 'all' })",
+      () => tracker.configure({ sites: "all" } as never),
+      T,
+      "`sites` to be 'first-seen' or 'every'",
+    ),
+    row(
+      "tracker.configure({ frames: true })",
+      () => tracker.configure({ frames: true } as never),
+      T,
+      "`frames` to be 'user' or 'all'",
+    ),
+    row(
+      "tracker.configure({ policy: 5 })",
+      () => tracker.configure({ policy: 5 } as never),
+      T,
+      "`policy`",
+    ),
+    row(
+      "tracker.configure({ limits: [] })",
+      () => tracker.configure({ limits: [] } as never),
+      T,
+      "`limits` to be an object, got an array",
+    ),
+    row(
+      "tracker.configure({ limits: { classes: 65536 } })",
+      () => tracker.configure({ limits: { classes: 65536 } }),
+      R,
+      "`limits.classes` to be an integer from 1 to 65535, got 65536",
+    ),
+    row(
+      "tracker.configure({ limits: { depth: 2 ** 60 } })",
+      () => tracker.configure({ limits: { depth: 2 ** 60 } }),
+      R,
+      "`limits.depth`",
+    ),
+    row(
+      "tracker.configure({ limits: { depth: NaN } })",
+      () => tracker.configure({ limits: { depth: Number.NaN } }),
+      R,
+      "got NaN",
+    ),
+    row(
+      "tracker.configure({ limits: { depth: '4' } })",
+      () => tracker.configure({ limits: { depth: "4" } } as never),
+      T,
+      '"4" (string)',
+    ),
+    row("task('t', 5)", () => task("t", 5 as never), T, "`fn`"),
+    row(
+      "assertHeld(m, 'rw')",
+      () => assertHeld(m, "rw" as never),
+      T,
+      "`mode` to be 'read' or 'write'",
+    ),
+    // Error constructors: a DeadlockError must carry a report.
+    row(
+      "new DeadlockError(undefined)",
+      () => new DeadlockError(undefined as never),
+      T,
+      "`report` to be a waitgraph report (an object with `kind`, `text` and `classes`), got undefined",
+    ),
+    row(
+      "new DeadlockError({})",
+      () => new DeadlockError({} as never),
+      T,
+      "`report`",
+    ),
+    row(
+      "new ReportError(null)",
+      () => new ReportError(null as never),
+      T,
+      "`report`",
+    ),
+    // Adapters: a lock class of an adapter takes `name` and `key` only.
+    row(
+      "asyncMutex.track(m, { order })",
+      () => trackAsyncMutex(new AsyncMutexLib(), { order: () => 0 } as never),
+      T,
+      "`options.order` to be one of the known options (name, key)",
+    ),
+    row(
+      "new adapters Mutex(undefined, [])",
+      () => new AdaptedAsyncMutex(undefined, [] as never),
+      T,
+      "`options`",
+    ),
+    row(
+      "pLimit(2, { nmae })",
+      () => pLimit(2, { nmae: "x" } as never),
+      T,
+      "`options.nmae`",
+    ),
+    row(
+      "new PQueue({}, 'q')",
+      () => new PQueue({}, "q" as never),
+      T,
+      '"q" (string)',
+    ),
+    row(
+      "asyncLock.track(l, { classOf: 1 })",
+      () => trackAsyncLock(new AsyncLockLib(), { classOf: 1 } as never),
+      T,
+      "`classOf` to be a function",
+    ),
+    row(
+      "asyncLock.track(l, { keyOf })",
+      () => trackAsyncLock(new AsyncLockLib(), { keyOf: 1 } as never),
+      T,
+      "(name, key, classOf)",
+    ),
+    row(
+      "genericPool.trackPool(p, { max })",
+      () => trackGenericPool(makeGenericPool(), { max: 2 } as never),
+      T,
+      "`options.max` to be one of the known options (name, key, concurrency)",
+    ),
+    row(
+      "genericPool.trackPool(p, { name: 5 })",
+      () => trackGenericPool(makeGenericPool(), { name: 5 } as never),
+      T,
+      "`name` to be a string",
+    ),
+  ];
+}
+
+function makeGenericPool() {
+  return genericPool.createPool(
+    { create: async () => ({}), destroy: async () => {} },
+    { max: 1 },
+  );
+}
+
+describe("the table: every public entry point with options", () => {
+  for (const [i, named] of rows().entries()) {
+    test(`${named.call}: ${named.cls.name}, ERR_WAITGRAPH_INVALID_ARGUMENT, "${named.fragment}"`, async () => {
+      // Fresh locks per row (made after this test's reset).
+      const r = rows()[i]!;
+      let error: unknown;
+      try {
+        const result = r.run();
+        if (result instanceof Promise) await result;
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error !== undefined, `${r.call} did not fail`);
+      assert.ok(
+        error instanceof r.cls,
+        `${r.call}: not a ${r.cls.name}: ${String(error)}`,
+      );
+      assert.equal(
+        error instanceof TypeError && error instanceof RangeError,
+        false,
+      );
+      assert.ok(error instanceof InvalidArgumentError);
+      assert.ok(error instanceof WaitgraphError);
+      assert.equal(
+        (error as { code?: unknown }).code,
+        "ERR_WAITGRAPH_INVALID_ARGUMENT",
+      );
+      assert.match(error.message, /^Expected .+, got .+$/s);
+      assert.ok(
+        error.message.includes(r.fragment),
+        `${r.call}: ${JSON.stringify(error.message)} lacks ${JSON.stringify(r.fragment)}`,
+      );
+      assert.deepEqual(reportKinds(), []);
+    });
+  }
 });

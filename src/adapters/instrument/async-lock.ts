@@ -16,7 +16,13 @@
 // tracked (the library lets it in). A `fn` that outlives `maxExecutionTime` keeps its hold
 // until it settles, although the library has moved on.
 import { lockInit, report, type LockMap } from "../../core/seam.js";
-import { DeadlockError, expected } from "../../core/errors.js";
+import { DeadlockError } from "../../core/errors.js";
+import {
+  checkFunction,
+  checkString,
+  expected,
+  readOptions,
+} from "../../core/arguments.js";
 import type { Skip } from "../../core/lock-class.js";
 import { formatSite, stackBelow, userFrames } from "../../core/stack.js";
 import {
@@ -77,18 +83,17 @@ interface State {
 
 type Tracked = AsyncLockLike & { [kTracked]: State };
 
+/** Reads and validates the class options of `track(lock, opts)`; returns the copy to use. */
 export function checkAsyncLockOptions(
-  o: AsyncLockClassOptions | undefined,
-): void {
-  if (o === undefined) return;
-  if (typeof o !== "object" || o === null)
-    throw expected("options", "an object", o);
-  if (o.name !== undefined && typeof o.name !== "string")
-    throw expected("name", "a string", o.name);
+  given: AsyncLockClassOptions | undefined,
+): AsyncLockClassOptions | undefined {
+  const o = readOptions(given, ["name", "key", "classOf"]);
+  if (o === undefined) return undefined;
+  checkString("name", o.name);
   if (o.key !== undefined && (typeof o.key !== "string" || o.key.length === 0))
     throw expected("key", "a non-empty string", o.key);
-  if (o.classOf !== undefined && typeof o.classOf !== "function")
-    throw expected("classOf", "a function", o.classOf);
+  checkFunction("classOf", o.classOf);
+  return o;
 }
 
 /** Tracks `lock` in place and returns it; its base class is the caller of `skip`'s site. */
@@ -100,7 +105,7 @@ export function trackAsyncLock<T extends object>(
   const l = lock as unknown as AsyncLockLike;
   if (typeof l.acquire !== "function" || typeof l.isBusy !== "function")
     throw expected("lock", "an AsyncLock", lock);
-  checkAsyncLockOptions(opts);
+  opts = checkAsyncLockOptions(opts);
   const tracked = (lock as Partial<Tracked>)[kTracked];
   if (tracked !== undefined) {
     if ((namesAClass(opts) || opts?.classOf !== undefined) && !tracked.named) {

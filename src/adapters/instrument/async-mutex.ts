@@ -26,6 +26,7 @@ import {
   tracking,
 } from "../../core/seam.js";
 import { DeadlockError, expected } from "../../core/errors.js";
+import { readOptions } from "../../core/arguments.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
   acquireVia,
@@ -99,6 +100,8 @@ export function trackSync<T extends object>(
   const s = sync as unknown as Sync;
   if (typeof s.acquire !== "function" || typeof s.release !== "function")
     throw expected("lock", "an async-mutex Mutex or Semaphore", sync);
+  // A lock class of an adapter takes a name and a key only; read once (arguments.ts).
+  opts = readOptions(opts, ["name", "key"]);
   const type = isSemaphore(s) ? "async-mutex.Semaphore" : "async-mutex";
   const tracked = (sync as Partial<Tracked>)[kTracked];
   if (tracked !== undefined) {

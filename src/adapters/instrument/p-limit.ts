@@ -8,6 +8,7 @@
 // exits with the inner work never run. A limiter of `Infinity` never blocks and holds nothing.
 import { lockInit, type LockMap } from "../../core/seam.js";
 import { DeadlockError, expected } from "../../core/errors.js";
+import { readOptions } from "../../core/arguments.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
   kTracked,
@@ -42,6 +43,8 @@ export function trackLimit<T extends LimitLike>(
 ): T {
   if (typeof inner !== "function")
     throw expected("limit", "a p-limit function", inner);
+  // A lock class of an adapter takes a name and a key only; read once (arguments.ts).
+  opts = readOptions(opts, ["name", "key"]);
   const tracked = (inner as { [kTracked]?: LimitState })[kTracked];
   if (tracked !== undefined) {
     if (namesAClass(opts) && !tracked.named) {

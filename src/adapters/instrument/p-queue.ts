@@ -12,6 +12,7 @@
 // never settles and never ran).
 import { lockInit, type LockMap } from "../../core/seam.js";
 import { DeadlockError, expected } from "../../core/errors.js";
+import { readOptions } from "../../core/arguments.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
   endingError,
@@ -53,6 +54,8 @@ export function trackQueue<T extends object>(
 ): T {
   const q = queue as unknown as QueueLike;
   if (typeof q.add !== "function") throw expected("queue", "a PQueue", queue);
+  // A lock class of an adapter takes a name and a key only; read once (arguments.ts).
+  opts = readOptions(opts, ["name", "key"]);
   const tracked = (queue as { [kTracked]?: State })[kTracked];
   if (tracked !== undefined) {
     if (namesAClass(opts) && !tracked.named) {
