@@ -27,6 +27,7 @@ import {
   type HeldLock,
   type TaskRecord,
 } from "./held-lock.js";
+import { boundedName } from "./report.js";
 
 const kFrame = Symbol("waitgraph.frame");
 const kAcquire = Symbol("waitgraph.acquire");
@@ -46,7 +47,7 @@ let nextTaskId = 1;
 export function newTask(name: string): TaskRecord {
   return {
     id: nextTaskId++,
-    name,
+    name: boundedName(name), // a report shows it (report.ts, MAX_NAME_CHARS)
     holds: undefined,
     history: undefined,
     historyPos: 0,

@@ -14,7 +14,12 @@ import {
   type Skip,
   type Trace,
 } from "./stack.js";
-import type { ClassRef, ReadMode } from "./report.js";
+import {
+  boundedIdName,
+  boundedName,
+  type ClassRef,
+  type ReadMode,
+} from "./report.js";
 import type { ChainRecord } from "./held-lock.js";
 import { checkString } from "./arguments.js";
 
@@ -48,8 +53,14 @@ export interface ClassOptions {
   concurrency?: number;
 }
 
-/** One key: a site, a string or a LockClassKey. Owns up to eight classes, one per subclass. */
+/**
+ * One key: a site, a string or a LockClassKey. Owns up to eight classes, one per subclass.
+ * A record belongs to one generation of the registry (tracker.reset() starts the next): a
+ * lock made before a reset keeps its old record, and resolves it again by `raw` the first time
+ * it needs a class afterwards, so it shares the new record with locks made after the reset.
+ */
 export interface KeyRecord {
+  generation: number;
   readonly kind: "site" | "string" | "object";
   readonly raw: string;
   readonly trace: Trace | undefined;
@@ -95,8 +106,9 @@ export class LockClass {
 
   /** Display name: `name`, else the string key, else the construction site; `/s` for subclass s. */
   get baseName(): string {
-    if (this.key.name !== undefined) return this.key.name;
-    if (this.key.kind === "string") return this.key.raw;
+    // Bounded (report.ts): a 1 MB key must not make a multi-MB report.
+    if (this.key.name !== undefined) return boundedName(this.key.name);
+    if (this.key.kind === "string") return boundedName(this.key.raw);
     return `${this.type}@${this.site()}`;
   }
 
@@ -116,10 +128,10 @@ export class LockClass {
     if (this.cachedId === undefined) {
       const base =
         this.key.kind === "string"
-          ? `key:${this.key.raw}`
+          ? `key:${boundedIdName(this.key.raw)}`
           : this.key.kind === "site"
             ? `site:${this.site()}`
-            : `object:${this.key.name ?? "LockClassKey"}@${this.site()}`;
+            : `object:${boundedIdName(this.key.name ?? "LockClassKey")}@${this.site()}`;
       this.cachedId = base + (this.subclass !== 0 ? `/${this.subclass}` : "");
     }
     return this.cachedId;
@@ -153,7 +165,8 @@ export class LockClass {
 
 /** Per-instance data (lockdep_map): which key, the instance name, a small class cache. */
 export interface LockMap {
-  readonly key: KeyRecord;
+  /** Replaced by the current generation's record after a reset (ClassRegistry.current). */
+  key: KeyRecord;
   readonly type: string;
   readonly instanceName: string | undefined;
   /** One holder at a time (a mutex, a write lock): re-taking the same instance hangs for certain. */
@@ -164,32 +177,72 @@ export interface LockMap {
   readonly concurrency?: number;
 }
 
+// Memory. A string key, a deferred's key and a task name (`task <name>`) each cost one record
+// (~240 B with its map entry) until tracker.reset(); a construction site one more, with its
+// stack. Both tables together hold at most `limits.keys` records (a named capacity, like
+// lockdep's MAX_LOCKDEP_KEYS for classes): a lock whose key would be past it is made untracked,
+// with one limit-exceeded report, as a lock past the class table is. reset() empties both
+// tables, so keys used once (a key per request, a task name per job) do not pile up across
+// resets: records still reachable are those of live locks. LockClassKey records live in a
+// WeakMap and go with their key object.
 export class ClassRegistry {
   readonly classes: LockClass[] = [];
   private readonly bySite = new Map<string, KeyRecord>();
   private readonly byString = new Map<string, KeyRecord>();
   private readonly byObject = new WeakMap<LockClassKey, KeyRecord>();
   private readonly namesInUse = new Map<string, number>();
+  private generation = 0;
+  /** `limits.classes` */
   limit: number;
+  /** `limits.keys`: records in bySite and byString together. */
+  keyLimit: number;
+  /** Which table was full when classOf or keyFor last returned undefined. */
+  refused: "classes" | "keys" = "classes";
+  /**
+   * Whether the last classOf made the class. False when a lock made before a reset found its
+   * key's class already made since (by a lock made after the reset): the caller must not add
+   * that class to the graph again (addNode would drop its edges).
+   */
+  created = false;
 
-  constructor(limit: number) {
+  constructor(limit: number, keyLimit: number) {
     this.limit = limit;
+    this.keyLimit = keyLimit;
   }
 
-  /** Resolves a lock's key at construction. Throws InvalidArgumentError on bad options. */
-  keyFor(opts: ClassOptions | undefined, type: string, skip: Skip): KeyRecord {
+  /** Site and string records held now (tests and stats). */
+  get keyCount(): number {
+    return this.bySite.size + this.byString.size;
+  }
+
+  private keyRoom(): boolean {
+    if (this.keyCount < this.keyLimit) return true;
+    this.refused = "keys";
+    return false;
+  }
+
+  /**
+   * Resolves a lock's key at construction; undefined when the key table is full (the lock
+   * goes untracked). Options were validated by the seam.
+   */
+  keyFor(
+    opts: ClassOptions | undefined,
+    type: string,
+    skip: Skip,
+  ): KeyRecord | undefined {
     const key = opts?.key;
     let record: KeyRecord | undefined;
     if (typeof key === "string") {
       record = this.byString.get(key);
       if (record === undefined) {
-        record = newKey("string", key, undefined, opts);
+        if (!this.keyRoom()) return undefined;
+        record = this.newKey("string", key, undefined, opts);
         this.byString.set(key, record);
       }
     } else if (key instanceof LockClassKey) {
       record = this.byObject.get(key);
       if (record === undefined) {
-        record = newKey("object", "", captureSiteTrace(skip), opts);
+        record = this.newKey("object", "", captureSiteTrace(skip), opts);
         if (record.name === undefined && key.name !== undefined)
           record.name = key.name;
         this.byObject.set(key, record);
@@ -198,21 +251,65 @@ export class ClassRegistry {
       const raw = rawSite(skip);
       record = this.bySite.get(raw);
       if (record === undefined) {
-        record = newKey("site", raw, captureSiteTrace(skip), opts);
+        if (!this.keyRoom()) return undefined;
+        record = this.newKey("site", raw, captureSiteTrace(skip), opts);
         this.bySite.set(raw, record);
       }
     }
     return record;
   }
 
-  /** The class of (key, subclass), created on first use; undefined when the class table is full. */
+  /**
+   * The record of this generation for a lock's key: the lock's own when current, else the one
+   * a lock made since the reset registered for the same string or site, else a fresh copy of
+   * the old one (its name, `validate` and `order` are the key's, whoever first used it).
+   * Undefined when the key table is full.
+   */
+  private current(map: LockMap): KeyRecord | undefined {
+    const old = map.key;
+    if (old.generation === this.generation) return old;
+    if (old.kind === "object") {
+      old.generation = this.generation; // one record per key object, across resets
+      return old;
+    }
+    const table = old.kind === "string" ? this.byString : this.bySite;
+    let record = table.get(old.raw);
+    if (record === undefined) {
+      if (!this.keyRoom()) return undefined;
+      record = { ...old, generation: this.generation, classes: noClasses() };
+      table.set(old.raw, record);
+    } else if (
+      record.name === undefined &&
+      old.name !== undefined &&
+      record.classes.every((c) => c === undefined)
+    ) {
+      // A lock made after the reset without a `name` registered the key first: the name the
+      // key had before still applies (nothing has printed the class yet).
+      record.name = old.name;
+    }
+    map.key = record;
+    return record;
+  }
+
+  /**
+   * The class of (key, subclass), created on first use; undefined when the class table (or,
+   * for a lock made before a reset, the key table) is full — `refused` says which.
+   */
   classOf(map: LockMap, subclass: number): LockClass | undefined {
     const existing = map.key.classes[subclass];
     if (existing !== undefined) return existing;
-    if (this.classes.length >= this.limit) return undefined;
+    this.created = false;
+    if (this.current(map) === undefined) return undefined;
+    const again = map.key.classes[subclass];
+    if (again !== undefined) return again;
+    if (this.classes.length >= this.limit) {
+      this.refused = "classes";
+      return undefined;
+    }
     const cls = new LockClass(this.classes.length, map.key, subclass, map.type);
     map.key.classes[subclass] = cls;
     this.classes.push(cls);
+    this.created = true;
     // lockdep's name_version: a second class with the same display name prints as `name#2`.
     // Only an explicit name or string key can repeat; a site-based name is unique already,
     // and computing it would format a stack at class creation (formatting waits for a report).
@@ -232,24 +329,32 @@ export class ClassRegistry {
     }
     this.classes.length = 0;
     this.namesInUse.clear();
+    this.bySite.clear();
+    this.byString.clear();
+    this.generation++;
+  }
+
+  private newKey(
+    kind: KeyRecord["kind"],
+    raw: string,
+    trace: Trace | undefined,
+    opts: ClassOptions | undefined,
+  ): KeyRecord {
+    return {
+      generation: this.generation,
+      kind,
+      raw,
+      trace,
+      name: opts?.name,
+      validate: opts?.validate ?? true,
+      order: opts?.order as OrderFn | undefined,
+      classes: noClasses(),
+    };
   }
 }
 
-function newKey(
-  kind: KeyRecord["kind"],
-  raw: string,
-  trace: Trace | undefined,
-  opts: ClassOptions | undefined,
-): KeyRecord {
-  return {
-    kind,
-    raw,
-    trace,
-    name: opts?.name,
-    validate: opts?.validate ?? true,
-    order: opts?.order as OrderFn | undefined,
-    classes: new Array<LockClass | undefined>(MAX_SUBCLASSES).fill(undefined),
-  };
+function noClasses(): (LockClass | undefined)[] {
+  return new Array<LockClass | undefined>(MAX_SUBCLASSES).fill(undefined);
 }
 
 function captureSiteTrace(skip: Skip): Trace {

@@ -29,7 +29,14 @@ export const THROWN_KINDS: ReadonlySet<ReportKind> = new Set([
   "held-at-task-end",
 ]);
 
-const MAX_STORED = 10_000;
+/** Reports kept for tracker.reports(); later ones are delivered but counted in `reportsDropped`. */
+export const MAX_STORED = 10_000;
+/**
+ * Distinct report ids remembered (to report each finding once) until tracker.reset(). Past it a
+ * new finding is still delivered, but a repeat of it may be delivered again: memory stays
+ * bounded (an id names its classes, up to MAX_NAME_CHARS each) at the price of a repeated line.
+ */
+export const MAX_REPORT_IDS = 65_536;
 
 /** String(value), or a description of it when its toString / Symbol.toPrimitive throws. */
 export function safeString(value: unknown): string {
@@ -84,7 +91,7 @@ export class Reporter {
       text = `${plain(data)}\n(the renderer failed: ${safeString(error)})`;
     }
     const report = deepFreeze({ ...data, text } as Report);
-    this.byId.set(report.id, report);
+    if (this.byId.size < MAX_REPORT_IDS) this.byId.set(report.id, report);
     this.counts.set(report.kind, (this.counts.get(report.kind) ?? 0) + 1);
     if (this.stored.length < MAX_STORED) this.stored.push(report);
     else this.dropped++;
@@ -150,7 +157,7 @@ export class Reporter {
    */
   unthrown(report: Report): void {
     if (!this.throws(report) || this.logged.has(report.id)) return;
-    this.logged.add(report.id);
+    if (this.logged.size < MAX_REPORT_IDS) this.logged.add(report.id);
     this.safeWrite(report.text);
   }
 

@@ -185,3 +185,43 @@ export type ReportData = Report extends infer R
 
 /** Renders a report to text; installed by the entry point (src/report/text.ts). */
 export type Renderer = (report: ReportData) => string;
+
+// Names in reports are bounded. A class name (a string key, a `name` option), a task name or
+// a lock instance's name is user data of any length, and a report repeats it — the text
+// renderer once per line that mentions the class, JSON in every ClassRef. Before this bound a
+// 1 MB key made a 4 MB report text and a 16 MB JSON document. Past MAX_NAME_CHARS a name is
+// cut where it is made (LockClass, newTask), so every renderer — text, JSON, SARIF, DOT,
+// HTML — shows the same bounded name: `aaaa…(+999800 chars)`.
+
+/** The longest name a report shows, in UTF-16 code units, before `…(+N chars)`. */
+export const MAX_NAME_CHARS = 200;
+
+/** `name`, or its first MAX_NAME_CHARS characters and how many were cut. */
+export function boundedName(name: string): string {
+  if (name.length <= MAX_NAME_CHARS) return name;
+  // Do not split a surrogate pair: a lone half renders as U+FFFD and is invalid in JSON tools.
+  let end = MAX_NAME_CHARS;
+  const last = name.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${name.slice(0, end)}…(+${name.length - end} chars)`;
+}
+
+/**
+ * A short, stable digest of a long name (FNV-1a, 32 bits, hex), for stable ids: two keys that
+ * share their first MAX_NAME_CHARS characters are still two classes, in every process.
+ */
+export function nameDigest(name: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/** A name for an id: the bounded name, plus the digest of the whole when it was cut. */
+export function boundedIdName(name: string): string {
+  return name.length <= MAX_NAME_CHARS
+    ? name
+    : `${boundedName(name)}#${nameDigest(name)}`;
+}

@@ -83,8 +83,13 @@ function classMap(
   opts = checkClassOptions(opts);
   if (!tracking.on) return undefined;
   try {
+    const key = core.validator.registry.keyFor(opts, type, skip);
+    if (key === undefined) {
+      core.validator.keysFull();
+      return undefined;
+    }
     return {
-      key: core.validator.registry.keyFor(opts, type, skip),
+      key,
       type,
       instanceName: opts?.name,
       exclusive: capacity === 1,

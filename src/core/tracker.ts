@@ -13,7 +13,12 @@ import {
 } from "./arguments.js";
 import { liveHolds, type HeldLock, type Frame } from "./held-lock.js";
 import type { Policy } from "./policy.js";
-import type { Renderer, Report, ReportKind } from "./report.js";
+import {
+  boundedName,
+  type Renderer,
+  type Report,
+  type ReportKind,
+} from "./report.js";
 import { captureTrace, keepLibraryFrames, userFrames } from "./stack.js";
 import { DEFAULT_LIMITS, lockRef, type Limits } from "./validator.js";
 import {
@@ -74,6 +79,8 @@ export interface Stats {
   enabled: boolean;
   context: ContextMode;
   classes: number;
+  /** String keys (deferred keys, task names) and construction sites remembered: at most `limits.keys`. */
+  keys: number;
   edges: number;
   chains: number;
   acquisitions: number;
@@ -148,6 +155,7 @@ function configure(given: TrackerOptions): void {
   if (limits !== undefined) {
     Object.assign(core.validator.limits, limits);
     core.validator.registry.limit = core.validator.limits.classes;
+    core.validator.registry.keyLimit = core.validator.limits.keys;
   }
   if (mode !== undefined && mode !== core.context.mode && core.tracking.on) {
     core.context.disable();
@@ -190,6 +198,7 @@ function stats(): Stats {
     enabled: core.tracking.on,
     context: core.context.mode,
     classes: v.registry.classes.length,
+    keys: v.registry.keyCount,
     edges: v.graph.edgeCount,
     chains: v.chains.size,
     ...v.stats,
@@ -304,9 +313,10 @@ class TaskEnd {
   }
 }
 
-function heldAtEnd(name: string, left: HeldLock[]): void {
+function heldAtEnd(taskName: string, left: HeldLock[]): void {
   let r: Report | undefined;
   try {
+    const name = boundedName(taskName); // report.ts, MAX_NAME_CHARS
     const trace = captureTrace();
     r = report({
       kind: "held-at-task-end",

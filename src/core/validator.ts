@@ -29,6 +29,8 @@ import type {
   ReportData,
   WaitContext,
 } from "./report.js";
+import { boundedName } from "./report.js";
+import { safeString } from "./policy.js";
 import { captureTrace, userFrames, type Trace } from "./stack.js";
 
 export interface Limits {
@@ -42,6 +44,11 @@ export interface Limits {
   chains: number;
   /** lockdep's BFS queue (CONFIG_LOCKDEP_CIRCULAR_QUEUE_BITS) */
   searchQueue: number;
+  /**
+   * Distinct string keys (with deferred keys and task names) and construction sites remembered
+   * until tracker.reset(): ~240 B each (lock-class.ts, "Memory").
+   */
+  keys: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -50,6 +57,7 @@ export const DEFAULT_LIMITS: Limits = {
   edges: 32768,
   chains: 65536,
   searchQueue: 4096,
+  keys: 65536,
 };
 
 export interface ValidatorStats {
@@ -66,7 +74,10 @@ export interface ValidatorStats {
 
 export class Validator {
   readonly limits: Limits = { ...DEFAULT_LIMITS };
-  readonly registry = new ClassRegistry(DEFAULT_LIMITS.classes);
+  readonly registry = new ClassRegistry(
+    DEFAULT_LIMITS.classes,
+    DEFAULT_LIMITS.keys,
+  );
   readonly graph = new DependencyGraph();
   readonly chains = new ChainCache();
   readonly stats: ValidatorStats = {
@@ -240,10 +251,11 @@ export class Validator {
     if (existing !== undefined) return existing;
     const cls = this.registry.classOf(map, subclass);
     if (cls === undefined) {
-      this.limit(null, "classes", this.limits.classes);
+      const full = this.registry.refused;
+      this.limit(null, full, this.limits[full]);
       return undefined;
     }
-    this.graph.addNode(cls.index);
+    if (this.registry.created) this.graph.addNode(cls.index);
     return cls;
   }
 
@@ -531,7 +543,7 @@ export class Validator {
     } catch (error) {
       this.invalid(
         frame,
-        `the \`order\` function of ${prev.cls.name} threw: ${String(error)}`,
+        `the \`order\` function of ${prev.cls.name} threw: ${boundedName(safeString(error))}`,
         [prev.cls.name],
       );
       return undefined;
@@ -753,6 +765,11 @@ export class Validator {
     });
   }
 
+  /** The key table was full when a lock was made: it is untracked (reported once). */
+  keysFull(): void {
+    this.limit(null, "keys", this.limits.keys);
+  }
+
   /** A capacity ran out: report it once; what needed it is not validated. */
   private limit(frame: Frame | null, limit: keyof Limits, max: number): void {
     if (this.exhausted.has(limit)) return;
@@ -775,6 +792,7 @@ export class Validator {
     this.chains.reset();
     this.exhausted.clear();
     this.registry.limit = this.limits.classes;
+    this.registry.keyLimit = this.limits.keys;
     for (const k of Object.keys(this.stats) as (keyof ValidatorStats)[])
       this.stats[k] = 0;
     this.finding = undefined;
@@ -872,9 +890,9 @@ export function lockRef(hold: HeldLock, trace?: Trace): LockRef {
 
 function nameOfInstance(instance: object): string {
   const name = (instance as { name?: unknown }).name;
-  return typeof name === "string"
-    ? name
-    : (instance.constructor?.name ?? "lock");
+  return boundedName(
+    typeof name === "string" ? name : (instance.constructor?.name ?? "lock"),
+  );
 }
 
 /** The locks a task holds, bottom first, for a report (event contexts are not locks). */
