@@ -2,6 +2,7 @@
 // the policy; WAITGRAPH_CONTEXT=als forces the AsyncLocalStorage fallback. Anything else is
 // named in a warning and ignored: a typo must not turn checking off silently.
 import type { TrackerOptions } from "./tracker.js";
+import { deadlockTimeoutFromEnvironment } from "./watchdog.js";
 
 export function settingsFromEnvironment(
   env: Record<string, string | undefined>,
@@ -26,5 +27,7 @@ export function settingsFromEnvironment(
   const mode = env["WAITGRAPH_CONTEXT"]?.trim().toLowerCase();
   if (mode === "als" || mode === "async-local-storage")
     out.context = "async-local-storage";
+  const deadlockTimeout = deadlockTimeoutFromEnvironment(env);
+  if (deadlockTimeout !== undefined) out.deadlockTimeout = deadlockTimeout;
   return out;
 }

@@ -15,6 +15,8 @@ import {
   eventInit,
   report,
 } from "./seam.js";
+import { dump } from "./dump.js";
+import { setDeadlockTimeout } from "./watchdog.js";
 
 export interface TrackerOptions {
   /** false: primitives stay correct locks, nothing is tracked (and the promise hooks are removed). */
@@ -29,6 +31,8 @@ export interface TrackerOptions {
    * (DEPT's CONFIG_DEPT_AGGRESSIVE_TIMEOUT_WAIT). Off by default: such a cycle delays, it cannot hang.
    */
   reportTimeouts?: boolean;
+  /** ms a wait stays blocked before the watchdog checks it for a live deadlock; 0 or false: off (default 1000). */
+  deadlockTimeout?: number | false;
 }
 
 export interface Snapshot {
@@ -105,6 +109,8 @@ function configure(options: TrackerOptions): void {
         throw expected("limits.classes", "at most 65535", value);
     }
   }
+  if (options.deadlockTimeout !== undefined)
+    setDeadlockTimeout(options.deadlockTimeout);
   if (policy !== undefined) core.reporter.policy = policy;
   if (reportTimeouts !== undefined)
     core.validator.reportTimeouts = reportTimeouts;
@@ -176,6 +182,8 @@ export const tracker = {
   },
   snapshot,
   stats,
+  /** Every blocked wait and what its flow holds (sysrq "show all locks held"). */
+  dump,
   get enabled(): boolean {
     return core.tracking.on;
   },
