@@ -30,9 +30,11 @@ function flowLines(f: BlockedFlow): string[] {
 
 export function deadlock(r: Data): string {
   const title =
-    r.flows.length > 0
-      ? `WARNING: deadlock: ${r.flows.length} flow${r.flows.length > 1 ? "s" : ""} wait for each other`
-      : "WARNING: deadlock: waits that nothing will end";
+    r.flows.length > 1
+      ? `WARNING: deadlock: ${r.flows.length} flows wait for each other`
+      : r.flows.length === 1
+        ? "WARNING: deadlock: a flow waits for what it holds itself"
+        : "WARNING: deadlock: waits that nothing will end";
   const lines = [
     ...header(title),
     r.found === "exit"
