@@ -165,7 +165,9 @@ function track<P extends PgPoolLike>(
         throw error;
       },
     );
-    lockPending(hold, granted);
+    // connectionTimeoutMillis ends the wait by itself: never a stuck wait (a pool's own
+    // wait cannot be withdrawn alone, so a live deadlock here is reported, not broken).
+    lockPending(hold, granted, timesOut(pool));
     return granted;
   }
 
@@ -209,3 +211,10 @@ function holdUntilRelease(
 }
 
 function noop(): void {}
+
+/** The pool gives up a checkout after `connectionTimeoutMillis` (0 or unset: never). */
+function timesOut(pool: unknown): boolean {
+  const ms = (pool as { options?: { connectionTimeoutMillis?: unknown } })
+    .options?.connectionTimeoutMillis;
+  return typeof ms === "number" && ms > 0;
+}
