@@ -14,6 +14,7 @@ import {
   lockAbandoned,
   lockGranted,
   lockPending,
+  lockWaiting,
   lockRelease,
   lockReleasedTwice,
   runAsSubmitter,
@@ -142,6 +143,8 @@ function track<P extends PgPoolLike>(
     if (typeof callback === "function") {
       // The callback is the holder: it runs as the task that called connect(), holding the client.
       const frame = submitter();
+      // pool.query checks out this way: blocked in the wait-for graph until the callback.
+      lockWaiting(hold, timesOut(pool));
       connect.call(this, (error, client, done) => {
         if (error !== undefined && error !== null) {
           lockAbandoned(hold);

@@ -234,6 +234,12 @@ export function lockPending(
   waitBlocked(hold, context.current(), bounded, cancel);
 }
 
+/** A callback-style wait (no promise to tag) is blocked until lockGranted or lockAbandoned. */
+export function lockWaiting(hold: HeldLock, bounded = false): void {
+  if (mergedInto(hold) === undefined)
+    waitBlocked(hold, context.current(), bounded, undefined);
+}
+
 /** The lock was granted to the waiter that made `hold`. */
 export function lockGranted(hold: HeldLock): void {
   if (mergedInto(hold) !== undefined) return;

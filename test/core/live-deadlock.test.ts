@@ -139,3 +139,17 @@ for (const [scenario, results] of [
     );
     assert.match(r.stdout, /KINDS \[\]/);
   });
+
+test("a real pg.Pool of two, exhausted by nested pool.query against PostgreSQL, is found by the watchdog", () => {
+  const r = run(["--import", "tsx", "test/fixtures/live/pg-pool-hang.ts"]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const after = Number(/DEADLOCK_AFTER (\d+)/.exec(r.stdout)?.[1]);
+  assert.ok(after >= 1000 && after < 10_000, `reported after ${after} ms`);
+  assert.match(r.stdout, /WARNING: deadlock: 2 flows wait for each other/);
+  assert.match(r.stdout, /orders-db is held by flow 1, flow 2/);
+  const file = "test/fixtures/live/pg-pool-hang.ts";
+  assert.match(
+    r.stdout,
+    new RegExp(`pg-pool-hang\\.ts:${lineOf(file, "holding client, waiting")}:`),
+  );
+});
