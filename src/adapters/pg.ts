@@ -14,6 +14,7 @@ import {
   lockAbandoned,
   lockGranted,
   lockPending,
+  lockWaiting,
   lockRelease,
   lockReleasedTwice,
   runAsSubmitter,
@@ -142,6 +143,8 @@ function track<P extends PgPoolLike>(
     if (typeof callback === "function") {
       // The callback is the holder: it runs as the task that called connect(), holding the client.
       const frame = submitter();
+      // pool.query checks out this way: blocked in the wait-for graph until the callback.
+      lockWaiting(hold, timesOut(pool));
       connect.call(this, (error, client, done) => {
         if (error !== undefined && error !== null) {
           lockAbandoned(hold);
@@ -165,7 +168,9 @@ function track<P extends PgPoolLike>(
         throw error;
       },
     );
-    lockPending(hold, granted);
+    // connectionTimeoutMillis ends the wait by itself: never a stuck wait (a pool's own
+    // wait cannot be withdrawn alone, so a live deadlock here is reported, not broken).
+    lockPending(hold, granted, timesOut(pool));
     return granted;
   }
 
@@ -209,3 +214,10 @@ function holdUntilRelease(
 }
 
 function noop(): void {}
+
+/** The pool gives up a checkout after `connectionTimeoutMillis` (0 or unset: never). */
+function timesOut(pool: unknown): boolean {
+  const ms = (pool as { options?: { connectionTimeoutMillis?: unknown } })
+    .options?.connectionTimeoutMillis;
+  return typeof ms === "number" && ms > 0;
+}

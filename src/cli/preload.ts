@@ -19,6 +19,18 @@ const file = isMainThread ? process.env[RESULT_FILE_ENV] : undefined;
 // variable, so only this process writes the file.
 delete process.env[RESULT_FILE_ENV];
 
+// `kill -USR2 <pid>`: every blocked wait and what its flow holds, on stderr (the kernel's sysrq
+// "show all locks held"). Only in the main thread, and only when the program has no SIGUSR2
+// listener of its own at startup; a listener it adds later runs as well.
+if (isMainThread && process.listenerCount("SIGUSR2") === 0)
+  process.on("SIGUSR2", () => {
+    try {
+      process.stderr.write(tracker.dump().text + "\n");
+    } catch (error) {
+      process.stderr.write(`waitgraph: dump failed: ${String(error)}\n`);
+    }
+  });
+
 if (file !== undefined && file !== "") {
   process.on("exit", () => {
     try {

@@ -4,6 +4,7 @@
 // library (node_modules) frames in report stacks (tracker.configure({ frames })). Anything else is
 // named in a warning and ignored: a typo must not turn checking off silently.
 import type { TrackerOptions } from "./tracker.js";
+import { deadlockTimeoutFromEnvironment } from "./watchdog.js";
 
 export function settingsFromEnvironment(
   env: Record<string, string | undefined>,
@@ -42,5 +43,7 @@ export function settingsFromEnvironment(
       `WAITGRAPH_FRAMES=${JSON.stringify(env["WAITGRAPH_FRAMES"])} is not one of all, user; using user`,
       { code: "WAITGRAPH_ENV" },
     );
+  const deadlockTimeout = deadlockTimeoutFromEnvironment(env);
+  if (deadlockTimeout !== undefined) out.deadlockTimeout = deadlockTimeout;
   return out;
 }

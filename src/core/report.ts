@@ -2,6 +2,8 @@
 // discriminated union on `kind`. `text` is filled in by the renderer the entry point installs
 // (core cannot import src/report), so every report a user sees carries its rendered text.
 
+import type { DeadlockReportFields } from "./deadlock-report.js";
+
 /** One frame of user code, after waitgraph's own frames and Node internals are dropped. */
 export interface SourceFrame {
   fn: string;
@@ -163,6 +165,9 @@ export interface InternalErrorReport extends ReportBase {
   error: string;
 }
 
+/** Waits that are stuck now: a live deadlock (./deadlock-report.ts). */
+export interface DeadlockReport extends ReportBase, DeadlockReportFields {}
+
 export type Report =
   | RecursiveLockingReport
   | CircularDependencyReport
@@ -172,7 +177,8 @@ export type Report =
   | NestLockNotHeldReport
   | InvalidAnnotationReport
   | LimitExceededReport
-  | InternalErrorReport;
+  | InternalErrorReport
+  | DeadlockReport;
 
 export type ReportKind = Report["kind"];
 

@@ -37,6 +37,7 @@ import {
 import type { AssertionKind, ReadMode, Report, ReportData } from "./report.js";
 import { captureTrace, userFrames, type Trace } from "./stack.js";
 import { heldRefs, lockRef } from "./validator.js";
+import { noteCapacity, waitBlocked, waitEnded } from "./wait-for.js";
 
 export type { LockMap, Frame };
 export { HeldLock, onFrame };
@@ -58,6 +59,7 @@ export function lockInit(
 ): LockMap | undefined {
   const map = classMap(opts, type, skip, capacity);
   locks.set(instance, map ?? UNTRACKED);
+  if (map !== undefined) noteCapacity(instance, capacity);
   return map;
 }
 
@@ -256,15 +258,32 @@ function mergedInto(hold: HeldLock): HeldLock | undefined {
   return hold.mergedInto;
 }
 
-/** `promise` is what acquire() returned for `hold`: its continuation will hold the lock. */
-export function lockPending(hold: HeldLock, promise: Promise<unknown>): void {
+/**
+ * `promise` is what acquire() returned for `hold`: its continuation will hold the lock. The
+ * wait is blocked until granted or abandoned (the live wait-for graph, wait-for.ts); `bounded`
+ * when a timeout or signal can end it, `cancel` rejects this one wait when the lock can.
+ */
+export function lockPending(
+  hold: HeldLock,
+  promise: Promise<unknown>,
+  bounded = false,
+  cancel?: (reason: unknown) => boolean,
+): void {
   if (mergedInto(hold) !== undefined) return;
   context.tagAcquire(promise, hold);
+  waitBlocked(hold, context.current(), bounded, cancel);
+}
+
+/** A callback-style wait (no promise to tag) is blocked until lockGranted or lockAbandoned. */
+export function lockWaiting(hold: HeldLock, bounded = false): void {
+  if (mergedInto(hold) === undefined)
+    waitBlocked(hold, context.current(), bounded, undefined);
 }
 
 /** The lock was granted to the waiter that made `hold`. */
 export function lockGranted(hold: HeldLock): void {
   if (mergedInto(hold) !== undefined) return;
+  waitEnded(hold);
   try {
     context.granted(hold);
   } catch (error) {
@@ -329,6 +348,7 @@ function releasedElsewhere(entry: HeldLock, frame: Frame): void {
 
 /** The acquire failed (timeout, abort, rejected): nobody holds it. */
 export function lockAbandoned(hold: HeldLock): void {
+  waitEnded(hold);
   hold.released = true;
   hold.waiters = null;
 }

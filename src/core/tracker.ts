@@ -28,6 +28,8 @@ import {
   eventInit,
   report,
 } from "./seam.js";
+import { dump } from "./dump.js";
+import { setDeadlockTimeout } from "./watchdog.js";
 
 export interface TrackerOptions {
   /** false: primitives stay correct locks, nothing is tracked (and the promise hooks are removed). */
@@ -53,6 +55,8 @@ export interface TrackerOptions {
    * there is nothing else; `'all'`: library frames too, for debugging the library itself.
    */
   frames?: "user" | "all";
+  /** ms a wait stays blocked before the watchdog checks it for a live deadlock; 0 or false: off (default 1000). */
+  deadlockTimeout?: number | false;
 }
 
 export type Sites = "first-seen" | "every";
@@ -102,6 +106,7 @@ const TRACKER_OPTION_KEYS = [
   "reportTimeouts",
   "sites",
   "frames",
+  "deadlockTimeout",
 ];
 
 /** The largest value any limit may take; `classes` is bounded lower (edge keys, graph.ts). */
@@ -147,6 +152,8 @@ function configure(given: TrackerOptions): void {
         ? "an integer from 1 to 65535"
         : `a positive integer (at most ${MAX_LIMIT})`,
     );
+  if (options.deadlockTimeout !== undefined)
+    setDeadlockTimeout(options.deadlockTimeout);
   if (policy !== undefined) core.reporter.policy = policy;
   if (reportTimeouts !== undefined)
     core.validator.reportTimeouts = reportTimeouts;
@@ -222,6 +229,8 @@ export const tracker = {
   },
   snapshot,
   stats,
+  /** Every blocked wait and what its flow holds (sysrq "show all locks held"). */
+  dump,
   get enabled(): boolean {
     return core.tracking.on;
   },

@@ -34,6 +34,8 @@ export interface LockAlgorithm {
   enqueue(waiter: Waiter, o: AcquireOptions | undefined): void;
   /** Give back what `want` took, then grant waiters that may now enter. */
   giveBack(want: number): void;
+  /** Rejects one queued waiter (a deadlock broken); false if it had left the queue. */
+  withdraw(waiter: Waiter, reason: unknown): boolean;
   readonly what: string;
 }
 
@@ -123,9 +125,21 @@ export function acquire<T>(
       },
     );
   });
-  if (hold !== undefined) lockPending(hold, pending);
+  if (hold !== undefined)
+    lockPending(hold, pending, bounded(o), (reason) =>
+      lock.withdraw(waiter, reason),
+    );
   lock.enqueue(waiter, o);
   return pending;
+}
+
+/** A timeout or a signal ends the wait by itself: it is never stuck. */
+function bounded(o: AcquireOptions | undefined): boolean {
+  return (
+    o !== undefined &&
+    ((o.timeout !== undefined && o.timeout !== Infinity) ||
+      o.signal !== undefined)
+  );
 }
 
 /** Try-acquire: never validated (lockdep), but held from now on when it succeeds. */

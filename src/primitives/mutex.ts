@@ -69,6 +69,10 @@ export class Mutex implements LockAlgorithm {
     return true;
   }
 
+  withdraw(waiter: Waiter, reason: unknown): boolean {
+    return this.queue.withdraw(waiter, reason);
+  }
+
   enqueue(waiter: Waiter, o: AcquireOptions | undefined): void {
     this.queue.push(waiter, o, this.what);
   }

@@ -118,6 +118,13 @@ export class WaitQueue {
     this.onLeave?.();
   }
 
+  /** Rejects one waiter that still waits (a deadlock broken); false if it had left already. */
+  withdraw(w: Waiter, reason: unknown): boolean {
+    if (!w.queued) return false;
+    this.fail(w, reason);
+    return true;
+  }
+
   /** Rejects every waiter (a lock torn down). */
   *drain(): Iterable<Waiter> {
     for (let w = this.shift(); w !== undefined; w = this.shift()) yield w;

@@ -105,6 +105,16 @@ const RULES: Record<ReportKind, Rule> = {
     level: "note",
     help: "Raise the named limit with tracker.configure({ limits }) to check the rest of the run.",
   },
+  deadlock: {
+    name: "Deadlock",
+    short:
+      "A live deadlock: flows blocked for good, each waiting for what another holds",
+    level: "error",
+    help:
+      "These flows really hung: each waits for a lock, permit or pool unit that another blocked flow holds " +
+      "(or, at exit, that nothing left running will release). Take the locks in one global order, or do not " +
+      "wait for a second unit of a pool while holding one.",
+  },
   "internal-error": {
     name: "InternalError",
     short: "A bug in waitgraph, caught before it reached the program",
@@ -221,6 +231,8 @@ function lockSites(r: Report): SourceFrame[] {
       return r.lock.at;
     case "held-at-task-end":
       return r.locks.flatMap((l) => l.at);
+    case "deadlock":
+      return [...r.flows, ...r.blocked].flatMap((f) => f.waitsFor.at);
     default:
       return r.held.flatMap((l) => l.at);
   }
@@ -283,6 +295,13 @@ function relatedSites(r: Report): { frame: SourceFrame; text: string }[] {
       break;
     case "nest-lock-not-held":
       add(r.lock.at, `${name(r.lock)} ${takenHere(r.lock)}`);
+      break;
+    case "deadlock":
+      for (const f of [...r.flows, ...r.blocked]) {
+        add(f.waitsFor.at, `flow ${f.flow} waits for ${name(f.waitsFor)} here`);
+        for (const l of f.holds)
+          add(l.at, `flow ${f.flow} took ${name(l)} here, and holds it`);
+      }
       break;
     default:
       for (const l of r.held)

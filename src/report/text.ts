@@ -3,6 +3,7 @@
 // through waits and events (§2.10). A pure function of the report data: the same report
 // renders to the same text, which test/golden/ freezes.
 import type { ReportData } from "../core/report.js";
+import { deadlock } from "./text/deadlock.js";
 import { deptCircular } from "./text/dept.js";
 import {
   assertionFailed,
@@ -40,6 +41,8 @@ export function renderText(report: ReportData): string {
       return limitExceeded(report);
     case "internal-error":
       return internalError(report);
+    case "deadlock":
+      return deadlock(report);
     default:
       return unknownKind(report);
   }

@@ -791,7 +791,7 @@ function rows(): Row[] {
       "tracker.configure({ polcy })",
       () => tracker.configure({ polcy: "log" } as never),
       T,
-      "`options.polcy` to be one of the known options (enabled, policy, limits, context, reportTimeouts, sites, frames)",
+      "`options.polcy` to be one of the known options (enabled, policy, limits, context, reportTimeouts, sites, frames, deadlockTimeout)",
     ),
     row(
       "tracker.configure({ sites: 'all' })",

@@ -380,6 +380,46 @@ const internal: ReportData = {
     "TypeError: Cannot read properties of undefined (reading 'cls')\n    at lockRef (waitgraph/core/validator.js:435:15)",
 };
 
+const liveAbba: ReportData = {
+  kind: "deadlock",
+  id: "deadlock:key:account@src/bank.ts:13,key:ledger@src/ledger.ts:22",
+  classes: ["ledger", "account"],
+  task: "nightly",
+  held: [lock(ledger, reconcileTakesLedger)],
+  stack: reconcileTakesAccount,
+  found: "exit",
+  flows: [
+    {
+      flow: 1,
+      task: "main",
+      waitsFor: lock(ledger, transferTakesLedger),
+      blockedMs: 1004,
+      holds: [lock(account, transferTakesAccount)],
+      heldBy: [2],
+    },
+    {
+      flow: 2,
+      task: "nightly",
+      waitsFor: lock(account, reconcileTakesAccount),
+      blockedMs: 1003,
+      holds: [lock(ledger, reconcileTakesLedger)],
+      heldBy: [1],
+    },
+  ],
+  blocked: [
+    {
+      flow: 3,
+      task: "main",
+      waitsFor: lock(account, transferTakesAccount),
+      blockedMs: 998,
+      holds: [],
+      heldBy: [2],
+      reason: "account is held by a flow that is itself blocked",
+    },
+  ],
+  broken: 2,
+};
+
 /** Golden name → report. */
 export const fixtures: Record<string, ReportData> = {
   "circular-abba": abba,
@@ -398,6 +438,7 @@ export const fixtures: Record<string, ReportData> = {
   "invalid-annotation": invalid,
   "limit-exceeded": limit,
   "internal-error": internal,
+  "deadlock-abba": liveAbba,
 };
 
 /** Every kind of the union, so a new kind without a fixture fails the typecheck. */
@@ -411,4 +452,5 @@ export const KINDS: Record<ReportKind, true> = {
   "invalid-annotation": true,
   "limit-exceeded": true,
   "internal-error": true,
+  deadlock: true,
 };

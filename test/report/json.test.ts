@@ -211,10 +211,10 @@ test("a missing property is named with what belongs there", () => {
 test("an unknown report kind lists the kinds this version knows", () => {
   rejects(
     mutated((d) => {
-      (d.reports[1] as unknown as Record<string, unknown>)["kind"] = "deadlock";
+      (d.reports[1] as unknown as Record<string, unknown>)["kind"] = "livelock";
     }),
     "reports[1].kind",
-    /^Expected `reports\[1\]\.kind` to be one of "circular-dependency", "recursive-locking", .*"internal-error", got "deadlock" \(string\)$/,
+    /^Expected `reports\[1\]\.kind` to be one of "circular-dependency", "recursive-locking", .*"internal-error", got "livelock" \(string\)$/,
   );
 });
 

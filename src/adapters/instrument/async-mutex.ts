@@ -111,7 +111,8 @@ export function trackSync<T extends object>(
     }
     return sync;
   }
-  const map = lockInit(sync, opts, type, skip);
+  // A Mutex has one unit; a Semaphore's count is not read (its waits are never called stuck).
+  const map = lockInit(sync, opts, type, skip, isSemaphore(s) ? undefined : 1);
   attach(s, lockCore(map, sync), false);
   return sync;
 }

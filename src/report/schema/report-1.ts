@@ -179,6 +179,20 @@ const reports: Record<string, Schema> = {
     "A named capacity ran out; what needed it was not validated",
     { limit: str(), max: { type: "integer", minimum: 0 } },
   ),
+  deadlock: report(
+    "deadlock",
+    "Flows blocked for good now, each waiting for what another blocked flow holds",
+    {
+      found: { enum: ["exit", "watchdog"] },
+      flows: list(
+        ref("blockedFlow"),
+        "The flows of the cycle, oldest wait first",
+      ),
+      blocked: list(ref("blockedFlow"), "Blocked waits not on the cycle"),
+      broken: { type: "integer", minimum: 1 },
+    },
+    ["broken"],
+  ),
   internalError: report(
     "internal-error",
     "A bug in waitgraph, caught before it reached the program",
@@ -266,6 +280,19 @@ export const reportSchema: Schema = {
     frame,
     classRef: object(classRef),
     lockRef: object(lockRef, ["instance", "site"]),
+    blockedFlow: object(
+      {
+        flow: { type: "integer", minimum: 1 },
+        task: str(),
+        waitsFor: ref("lockRef"),
+        blockedMs: { type: "integer", minimum: 0 },
+        holds: list(ref("lockRef")),
+        heldBy: list({ type: "integer", minimum: 1 }),
+        reason: str(),
+      },
+      ["reason"],
+      "One blocked flow of a deadlock",
+    ),
     edge,
     report: {
       description: "A report: a discriminated union on `kind`",
