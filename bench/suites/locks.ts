@@ -146,6 +146,7 @@ const UNTRACKED = { untracked: ["mutex", "rwlock", "semaphore"] };
 function waitgraphVariants(
   workload: (lib: Primitives) => Loop,
   withOff: boolean,
+  withoutWatchdog = false,
 ): Bench["variants"] {
   const variants: Bench["variants"] = {
     untracked: {
@@ -164,6 +165,17 @@ function waitgraphVariants(
       },
     },
   };
+  // The live wait-for graph and its watchdog (deadlockTimeout) are on in "tracking on"; this
+  // variant turns them off, so the pair shows what they cost where nothing (or something) blocks.
+  if (withoutWatchdog)
+    variants["noWatchdog"] = {
+      label: "waitgraph, tracking on, `deadlockTimeout: false`",
+      load: async () => {
+        const wg = await waitgraph(true);
+        wg.tracker.configure({ deadlockTimeout: false });
+        return { loop: workload(wg), check: tracked(wg) };
+      },
+    };
   if (withOff)
     variants["off"] = {
       label: "waitgraph, `enabled: false`",
@@ -251,7 +263,7 @@ export const benches: Bench[] = [
     op: "`const r = await m.acquire(); r()` on a free mutex",
     baseline: "untracked",
     variants: {
-      ...waitgraphVariants((lib) => uncontended(new lib.Mutex()), true),
+      ...waitgraphVariants((lib) => uncontended(new lib.Mutex()), true, true),
       ...asyncMutex((lib) => uncontended(new lib.Mutex()), true),
       ...designFloor(),
     },
@@ -457,7 +469,7 @@ export const benches: Bench[] = [
     op: "one acquire/release pair; 4 tasks share the mutex and each holds it across an `await null`",
     baseline: "untracked",
     variants: {
-      ...waitgraphVariants((lib) => contended(new lib.Mutex()), false),
+      ...waitgraphVariants((lib) => contended(new lib.Mutex()), false, true),
       ...asyncMutex((lib) => contended(new lib.Mutex())),
     },
   },
