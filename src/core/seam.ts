@@ -274,6 +274,17 @@ export function lockPending(
   waitBlocked(hold, context.current(), bounded, cancel);
 }
 
+/**
+ * `instance` has `capacity` units, when it stands in for a lock made elsewhere (knex's tarn pool
+ * counts in its knex's class): the wait-for graph can then tell when its holders are all stuck.
+ */
+export function lockCapacity(
+  instance: object,
+  capacity: number | undefined,
+): void {
+  noteCapacity(instance, capacity);
+}
+
 /** A callback-style wait (no promise to tag) is blocked until lockGranted or lockAbandoned. */
 export function lockWaiting(hold: HeldLock, bounded = false): void {
   if (mergedInto(hold) === undefined)

@@ -153,3 +153,19 @@ test("a real pg.Pool of two, exhausted by nested pool.query against PostgreSQL, 
     new RegExp(`pg-pool-hang\\.ts:${lineOf(file, "holding client, waiting")}:`),
   );
 });
+
+test("a knex pool of one, with a query outside the transaction inside it, is found by the watchdog long before knex's own timeout", () => {
+  const r = run(["--import", "tsx", "test/fixtures/live/knex-pool-hang.ts"]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const after = Number(/DEADLOCK_AFTER (\d+)/.exec(r.stdout)?.[1]);
+  assert.ok(after >= 1000 && after < 10_000, `reported after ${after} ms`);
+  assert.match(r.stdout, /WARNING: deadlock/);
+  assert.match(r.stdout, /app-db/);
+  const file = "test/fixtures/live/knex-pool-hang.ts";
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `knex-pool-hang\\.ts:${lineOf(file, "outside the transaction")}:`,
+    ),
+  );
+});
