@@ -28,7 +28,16 @@ const nothing = (): undefined => undefined;
 
 export const lockInit: typeof seam.lockInit = nothing;
 export const eventInit: typeof seam.eventInit = nothing;
-export const checkClassOptions: typeof seam.checkClassOptions = nothing;
+// Class options are read as given: checking them happens at construction, outside every timed
+// loop. The key list is typed as the real one's tuple, so the typecheck keeps the two equal.
+export const CLASS_OPTION_KEYS: typeof seam.CLASS_OPTION_KEYS = [
+  "name",
+  "key",
+  "order",
+  "validate",
+  "concurrency",
+];
+export const checkClassOptions: typeof seam.checkClassOptions = (opts) => opts;
 export const checkAnnotations: typeof seam.checkAnnotations = nothing;
 export const lockAcquire: typeof seam.lockAcquire = nothing;
 export const lockPending: typeof seam.lockPending = nothing;
