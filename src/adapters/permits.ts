@@ -39,6 +39,7 @@ import { readOptions } from "../core/arguments.js";
 import type { LockClassKey, Skip } from "../core/lock-class.js";
 import type { Frame } from "../core/held-lock.js";
 import { stackBelow, type Trace } from "../core/stack.js";
+import { state } from "../core/process-state.js";
 
 /** How a tracked pool's class is named. Without either, the class is the tracking call's site. */
 export interface PoolOptions {
@@ -117,9 +118,10 @@ export function holdsAny(frame: Frame | undefined): boolean {
 
 export type Attempt = HeldLock | DeadlockError | undefined;
 
-const byPool = new WeakMap<object, Permits>();
+// Shared by every copy: a pool tracked by one is tracked (its Permits known) to all.
+const byPool = state.pools as WeakMap<object, Permits>;
 
-/** The permits of a pool this copy of waitgraph tracks. */
+/** The permits of a pool waitgraph tracks. */
 export function permitsOf(pool: object): Permits | undefined {
   return byPool.get(pool);
 }

@@ -11,9 +11,10 @@ import { userFrames } from "./stack.js";
 import { holdersOf, locksHeld, stuckGroups, type StuckGroup } from "./stuck.js";
 import { lockRef } from "./validator.js";
 import type { BlockedWait } from "./wait-for.js";
+import { state } from "./process-state.js";
 
 /** Waits already in a deadlock report: the watchdog and the exit report each deadlock once. */
-const reported = new WeakSet<HeldLock>();
+const reported = state.deadlocksReported;
 
 /** Reports the deadlocks among `stuck` not reported yet; returns how many it reported. */
 export function reportStuck(

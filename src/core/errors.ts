@@ -7,6 +7,7 @@
 import type { Report } from "./report.js";
 import { withoutOwnFrames } from "./stack.js";
 import { expected, isInvalidArgument } from "./arguments.js";
+import { brand, isInstance } from "./brand.js";
 
 export {
   ArgumentRangeError,
@@ -21,12 +22,22 @@ export class WaitgraphError extends Error {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    // The error's class and its ancestors, for `instanceof` in any copy (brand.ts).
+    const names: string[] = [];
+    for (
+      let c: unknown = new.target;
+      c !== Error && typeof c === "function";
+      c = Object.getPrototypeOf(c)
+    )
+      names.push((c as { name: string }).name);
+    brand(this, ...names);
   }
-  // Ordinary instanceof for every subclass; WaitgraphError itself also answers true for the
-  // argument errors, which cannot extend it (they extend TypeError / RangeError).
+  // instanceof by class or by brand, for every subclass and every installed copy; WaitgraphError
+  // itself also answers true for the argument errors, which cannot extend it (they extend
+  // TypeError / RangeError).
   static override [Symbol.hasInstance](value: unknown): boolean {
     return (
-      Function.prototype[Symbol.hasInstance].call(this, value) ||
+      isInstance(this, value) ||
       (this === WaitgraphError && isInvalidArgument(value))
     );
   }

@@ -3,6 +3,7 @@ import type { EventState } from "./events.js";
 import type { LockClass } from "./lock-class.js";
 import type { ReadMode } from "./report.js";
 import type { Trace } from "./stack.js";
+import { state } from "./process-state.js";
 
 /** A task: one async flow of control (lockdep's task, DEPT's context). */
 export interface TaskRecord {
@@ -51,8 +52,6 @@ export interface ChainRecord {
   validated: boolean;
   alt: ChainRecord | undefined;
 }
-
-let acquisitions = 0;
 
 export class HeldLock implements Blocking {
   private releasedFlag = false;
@@ -118,7 +117,7 @@ export class HeldLock implements Blocking {
     readonly task: TaskRecord,
   ) {
     this.id = cls.index * 4 + read;
-    this.since = ++acquisitions;
+    this.since = ++state.acquisitions;
     if (trylock) (this as { trylock: boolean }).trylock = true;
     if (nestLock !== undefined)
       (this as { nestLock: object }).nestLock = nestLock;

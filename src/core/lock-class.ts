@@ -5,6 +5,7 @@
 // of its own. Here a key is a construction site (the default), a string (a stable class shared
 // by everything that names it), or a `LockClassKey` object (one class per key object). A class is
 // created lazily, the first time a lock of that (key, subclass) is used.
+import { brand, isInstance } from "./brand.js";
 import {
   formatSite,
   isUserFile,
@@ -35,7 +36,12 @@ export class LockClassKey {
     checkString("name", name);
     this.name = name;
   }
+  /** A key made by any installed copy is a key (brand.ts). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return isInstance(this, value);
+  }
 }
+brand(LockClassKey.prototype, "LockClassKey");
 
 /** `order(held, next)` for two instances of one class: < 0 means `next` may be taken under `held`. */
 export type OrderFn = (held: never, next: never) => number;

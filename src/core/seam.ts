@@ -38,6 +38,7 @@ import type { AssertionKind, ReadMode, Report, ReportData } from "./report.js";
 import { captureTrace, userFrames, type Trace } from "./stack.js";
 import { heldRefs, lockRef } from "./validator.js";
 import { noteCapacity, waitBlocked, waitEnded } from "./wait-for.js";
+import { state } from "./process-state.js";
 
 export type { LockMap, Frame };
 export { HeldLock, onFrame };
@@ -46,7 +47,7 @@ export { HeldLock, onFrame };
 export const tracking = core.tracking;
 const context = core.context;
 
-const locks = new WeakMap<object, LockMap>();
+const locks = state.locks;
 
 /** Validates class options (throws InvalidArgumentError) and resolves the lock's class key. */
 export function lockInit(
@@ -727,24 +728,24 @@ export function awaitIsWait(
  * after the event would live until a collection and a cleanup task, piling up one weak cell
  * per deferred, so the event unregisters it.
  */
-const unsettleable = new FinalizationRegistry<EventState>((ev) => {
+const unsettleable = state.unsettleable;
+state.onUnsettled = (ev) => {
   if (ev.requestGen !== 0) core.events.withdrawn(ev, false);
-});
-const queued: { promise: Promise<unknown>; ev: EventState }[] = [];
-let flushQueued = false;
+};
+const queued = state.watchQueue;
 
 function watchSoon(promise: Promise<unknown>, ev: EventState): void {
   ev.watch = 1;
   queued.push({ promise, ev });
-  if (!flushQueued) {
-    flushQueued = true;
+  if (!state.watchQueued) {
+    state.watchQueued = true;
     setImmediate(atMacrotask).unref();
   } else if (queued.length >= WATCH_BATCH) registerStillPending();
 }
 const WATCH_BATCH = 64;
 
 function atMacrotask(): void {
-  flushQueued = false;
+  state.watchQueued = false;
   try {
     registerStillPending();
   } catch (error) {

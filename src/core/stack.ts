@@ -5,6 +5,7 @@
 // site, never per acquire. Formatting (`.stack`) is deferred until a report needs the frames;
 // by then Node's source-map support (tsx, --enable-source-maps) maps them to the user's .ts lines.
 import type { SourceFrame } from "./report.js";
+import { state } from "./process-state.js";
 
 /** An unformatted stack. Reading `.stack` formats it (and source-maps it) once. */
 export type Trace = { readonly stack?: string };
@@ -12,15 +13,19 @@ export type Trace = { readonly stack?: string };
 const CAPTURE_DEPTH = 32;
 
 /**
- * Files of waitgraph itself, whose frames never appear in a report: both src/ and dist/ of this
- * copy, because with source maps on (`waitgraph run`) a frame of dist/core/x.js prints as the
+ * Files of waitgraph itself, whose frames never appear in a report: both src/ and dist/ of
+ * every installed copy (a report made by one copy's core can hold another copy's frames),
+ * because with source maps on (`waitgraph run`) a frame of dist/core/x.js prints as the
  * src/core/x.ts it was compiled from.
  */
-const ownRoots = ["../../src/", "../../dist/"].map(
-  (dir) => new URL(dir, import.meta.url),
-);
-const ownPaths = ownRoots.map((url) => decodeURIComponent(url.pathname));
-const ownUrls = ownRoots.map((url) => url.href);
+const ownPaths = state.ownPaths;
+const ownUrls = state.ownUrls;
+for (const dir of ["../../src/", "../../dist/"]) {
+  const url = new URL(dir, import.meta.url);
+  const path = decodeURIComponent(url.pathname);
+  if (!ownPaths.includes(path)) ownPaths.push(path);
+  if (!ownUrls.includes(url.href)) ownUrls.push(url.href);
+}
 
 /**
  * Where an acquisition was asked for, when that is not the running stack: a library (an ORM over
@@ -84,9 +89,8 @@ export function stackBelow(skip: Skip, depth: number): Trace {
  * a pool's internals say less than the user's lines. On (`frames: 'all'`) when the library is
  * the code being debugged.
  */
-let libraryFrames = false;
 export function keepLibraryFrames(on: boolean): void {
-  libraryFrames = on;
+  state.libraryFrames = on;
 }
 
 const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
@@ -110,7 +114,7 @@ export function userFrames(trace: Trace | undefined, max = 12): SourceFrame[] {
   }
   // Library frames (a pool's internals, a test runner's) say less than the user's own lines:
   // keep them only when the stack has nothing else.
-  if (libraryFrames) return frames.slice(0, max);
+  if (state.libraryFrames) return frames.slice(0, max);
   const own = frames.filter((f) => !f.file.includes("/node_modules/"));
   return (own.length > 0 ? own : frames).slice(0, max);
 }

@@ -9,6 +9,7 @@
 // for a flow that is not blocked.
 import type { Frame, HeldLock } from "./held-lock.js";
 import { core } from "./instance.js";
+import { state } from "./process-state.js";
 
 /** One blocked wait: the flow whose held list is `frame` waits for `hold.instance`. */
 export interface BlockedWait {
@@ -33,10 +34,9 @@ export interface BlockedWait {
  * is blocking order. Not keyed by the hold itself: a hold used as a Map key gets an identity
  * hash; a number key leaves the hold as it is.
  */
-export const blocked = new Map<number, BlockedWait>();
+export const blocked = state.blocked;
 
-/** How many may hold an instance at once, for the instances whose capacity is known. */
-const capacities = new WeakMap<object, number>();
+const capacities = state.capacities;
 
 /** lockInit: `capacity` units of `instance` exist (1 for a mutex); undefined claims nothing. */
 export function noteCapacity(
@@ -52,9 +52,8 @@ export function capacityOf(instance: object): number | undefined {
 }
 
 /** Called once when the set goes from empty to not empty (the watchdog arms itself). */
-let onFirst: () => void = () => {};
 export function onFirstBlocked(fn: () => void): void {
-  onFirst = fn;
+  state.onFirstBlocked = fn;
 }
 
 /**
@@ -78,7 +77,7 @@ export function waitBlocked(
     // policy became `throw` is reported, not broken.
     cancel: core.reporter.policy === "throw" ? cancel : undefined,
   });
-  if (blocked.size === 1) onFirst();
+  if (blocked.size === 1) state.onFirstBlocked();
 }
 
 /** The wait ended: granted, timed out, aborted, or rejected. */

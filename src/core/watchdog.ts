@@ -16,12 +16,12 @@ import { reportStuck } from "./deadlock.js";
 import { internalError } from "./seam.js";
 import { stuckWaits } from "./stuck.js";
 import { blocked, onFirstBlocked } from "./wait-for.js";
+import { DEFAULT_DEADLOCK_TIMEOUT, state } from "./process-state.js";
 
-export const DEFAULT_DEADLOCK_TIMEOUT = 1000;
+export { DEFAULT_DEADLOCK_TIMEOUT };
 
-let timeoutMs = DEFAULT_DEADLOCK_TIMEOUT;
-let timer: ReturnType<typeof setTimeout> | undefined;
-let exitHooked = false;
+// One watchdog per process, whichever copy arms it: its timer and setting are shared state.
+const dog = state.watchdog;
 
 /** Validates `deadlockTimeout` (ms; 0 or false turns the watchdog off); throws InvalidArgumentError. */
 export function checkDeadlockTimeout(value: unknown): number {
@@ -36,15 +36,15 @@ export function checkDeadlockTimeout(value: unknown): number {
 }
 
 export function setDeadlockTimeout(value: unknown): void {
-  timeoutMs = checkDeadlockTimeout(value);
-  if (timeoutMs === 0 && timer !== undefined) {
-    clearTimeout(timer);
-    timer = undefined;
+  dog.timeoutMs = checkDeadlockTimeout(value);
+  if (dog.timeoutMs === 0 && dog.timer !== undefined) {
+    clearTimeout(dog.timer);
+    dog.timer = undefined;
   } else if (blocked.size > 0) arm();
 }
 
 export function deadlockTimeout(): number {
-  return timeoutMs;
+  return dog.timeoutMs;
 }
 
 /** WAITGRAPH_DEADLOCK_TIMEOUT: milliseconds, or 0/false/off. Anything else is warned about and ignored. */
@@ -57,7 +57,7 @@ export function deadlockTimeoutFromEnvironment(
   const n = Number(raw);
   if (Number.isFinite(n) && n >= 0) return n;
   process.emitWarning(
-    `WAITGRAPH_DEADLOCK_TIMEOUT=${JSON.stringify(env["WAITGRAPH_DEADLOCK_TIMEOUT"])} is not a non-negative number of milliseconds or off; using ${timeoutMs}`,
+    `WAITGRAPH_DEADLOCK_TIMEOUT=${JSON.stringify(env["WAITGRAPH_DEADLOCK_TIMEOUT"])} is not a non-negative number of milliseconds or off; using ${dog.timeoutMs}`,
     { code: "WAITGRAPH_ENV" },
   );
   return undefined;
@@ -65,13 +65,13 @@ export function deadlockTimeoutFromEnvironment(
 
 function arm(): void {
   try {
-    if (!exitHooked) {
-      exitHooked = true;
+    if (!dog.exitHooked) {
+      dog.exitHooked = true;
       process.on("beforeExit", atExit);
     }
-    if (timeoutMs > 0 && timer === undefined) {
-      timer = setTimeout(check, nextDelay());
-      timer.unref();
+    if (dog.timeoutMs > 0 && dog.timer === undefined) {
+      dog.timer = setTimeout(check, nextDelay());
+      dog.timer.unref();
     }
   } catch (error) {
     internalError(error);
@@ -86,20 +86,20 @@ function nextDelay(): number {
     if (!w.bounded && w.since > youngest) youngest = w.since;
   const left =
     youngest === -Infinity
-      ? timeoutMs
-      : youngest + timeoutMs - performance.now();
-  return Math.max(1, Math.min(timeoutMs, Math.ceil(left)));
+      ? dog.timeoutMs
+      : youngest + dog.timeoutMs - performance.now();
+  return Math.max(1, Math.min(dog.timeoutMs, Math.ceil(left)));
 }
 
 function check(): void {
-  timer = undefined;
+  dog.timer = undefined;
   try {
     if (!core.tracking.on || blocked.size === 0) return;
     const stuck = stuckWaits(blocked.values(), false);
-    if (stuck.size > 0) reportStuck(stuck, "watchdog", timeoutMs);
-    if (blocked.size > 0 && timeoutMs > 0) {
-      timer = setTimeout(check, nextDelay());
-      timer.unref();
+    if (stuck.size > 0) reportStuck(stuck, "watchdog", dog.timeoutMs);
+    if (blocked.size > 0 && dog.timeoutMs > 0) {
+      dog.timer = setTimeout(check, nextDelay());
+      dog.timer.unref();
     }
   } catch (error) {
     internalError(error);

@@ -1,6 +1,7 @@
 // Mutex: a FIFO async mutex (not re-entrant) with timeouts and AbortSignal.
 import { lockInit, assertion, type LockMap } from "../core/seam.js";
 import { checkCallback } from "../core/arguments.js";
+import { brand, isInstance } from "../core/brand.js";
 import type { ClassOptions } from "../core/lock-class.js";
 import {
   acquire,
@@ -18,6 +19,10 @@ export class Mutex implements LockAlgorithm {
   readonly map: LockMap | undefined;
   readonly what = "Mutex acquire";
   private locked = false;
+  /** A Mutex of any installed copy is a Mutex: a Condition takes it (brand.ts). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return isInstance(this, value);
+  }
   private readonly queue = new WaitQueue();
 
   constructor(opts?: LockOptions) {
@@ -83,3 +88,4 @@ export class Mutex implements LockAlgorithm {
     else next.grant();
   }
 }
+brand(Mutex.prototype, "Mutex");
