@@ -1,5 +1,5 @@
 // Reading and writing the files of `waitgraph report | view | merge | stats`. A file that cannot
-// be read, or is not a waitgraph/report@1 document, ends the command with exit code 2 and one
+// be read, or is not a waitgraph/report@2 document, ends the command with exit code 2 and one
 // line naming the file and what was wrong with it (the run command's usage errors end the same
 // way, but point to the help; a bad input file is not a bad command line).
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -22,7 +22,7 @@ export class FileError extends WaitgraphError {
   }
 }
 
-/** Reads `operand` (relative to the working directory) as a waitgraph/report@1 document. */
+/** Reads `operand` (relative to the working directory) as a waitgraph/report@2 document. */
 export function loadDocument(operand: string, io: Io): ReportDocument {
   const path = resolve(io.cwd, operand);
   let text: string;

@@ -3,7 +3,7 @@
 // A test runner spreads files over worker processes or threads, and each has its own tracker:
 // an inversion between two files that ran in different workers (file 1 takes A then B, file 2
 // takes B then A) is in no worker's graph. So each test process writes its graph and reports as
-// a `waitgraph/report@1` document into one run folder, and when the run is over the runner's
+// a `waitgraph/report@2` document into one run folder, and when the run is over the runner's
 // main process merges them (src/report/merge.ts: union by stable class id, cycle search on the
 // union) into one document, the run's graph file. A cycle that only the union has fails the run.
 //

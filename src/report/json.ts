@@ -1,16 +1,21 @@
 // The JSON document: what a run found and the class graph it recorded, versioned as
-// `waitgraph/report@1` and described by ./schema/report-1.ts (its JSON text is
-// ./schema/report-1.schema.json). `toDocument` builds one; `readDocument` reads one back and
+// `waitgraph/report@2` and described by ./schema/report-2.ts (its JSON text is
+// ./schema/report-2.schema.json). `toDocument` builds one; `readDocument` reads one back and
 // refuses anything else with a BadDocumentError that says where, what was expected and what
 // was found. Both are pure.
 //
-// Compatibility within @1: a writer may add optional properties; a reader ignores properties it
-// does not know. Removing or changing a property, or a new report kind, is @2.
+// Compatibility within a version: a writer may add optional properties; a reader ignores
+// properties it does not know. Removing or changing a property, or a new report kind, is the next
+// version (@2 added the kind `deadlock`). An @1 document reads as the @2 document it already is.
 import { describe, WaitgraphError } from "../core/errors.js";
 import type { Report } from "../core/report.js";
 import type { Snapshot } from "../core/tracker.js";
 import { check } from "./schema/check.js";
-import { REPORT_SCHEMA_ID, reportSchema } from "./schema/report-1.js";
+import {
+  READABLE_SCHEMA_IDS,
+  REPORT_SCHEMA_ID,
+  reportSchema,
+} from "./schema/report-2.js";
 
 export { REPORT_SCHEMA_ID };
 
@@ -42,7 +47,7 @@ export interface ReportDocument {
   snapshot: Snapshot;
 }
 
-/** A document that is not a `waitgraph/report@1` document. `path` is where it first went wrong. */
+/** A document that is not a `waitgraph/report@2` (or @1) document. `path` is where it first went wrong. */
 export class BadDocumentError extends WaitgraphError {
   /** `reports[2].next.at[0].line`; empty when the document as a whole is wrong. */
   readonly path: string;
@@ -76,7 +81,8 @@ export function renderDocument(document: ReportDocument): string {
 }
 
 /**
- * Parses and checks a `waitgraph/report@1` document. Throws BadDocumentError for text that is
+ * Parses and checks a `waitgraph/report@2` document, or an @1 one (returned with `schema` @2: it
+ * is one). Throws BadDocumentError for text that is
  * not JSON, another schema or version, a value of the wrong shape, an edge naming a class the
  * document does not have, and a class id given twice.
  */
@@ -103,10 +109,10 @@ export function readDocument(text: string): ReportDocument {
       `Expected the document to be a JSON object with "schema": ${JSON.stringify(REPORT_SCHEMA_ID)}, got ${describe(value)}`,
     );
   const schema = (value as Record<string, unknown>)["schema"];
-  if (schema !== REPORT_SCHEMA_ID) {
+  if (typeof schema !== "string" || !READABLE_SCHEMA_IDS.includes(schema)) {
     const newer =
       typeof schema === "string" && /^waitgraph\/report@\d+$/.test(schema)
-        ? " (written by another version of waitgraph: this one reads @1)"
+        ? ` (written by another version of waitgraph: this one reads ${READABLE_SCHEMA_IDS.map((id) => id.slice(id.indexOf("@"))).join(" and ")})`
         : "";
     throw new BadDocumentError(
       "schema",
@@ -123,7 +129,8 @@ export function readDocument(text: string): ReportDocument {
     );
   const doc = value as ReportDocument;
   checkReferences(doc);
-  // Optional in the schema (older @1 writers left them out), always present in the type.
+  doc.schema = REPORT_SCHEMA_ID;
+  // Optional in the schema (the first @1 writers left them out), always present in the type.
   for (const e of doc.snapshot.edges) {
     e.fromStack ??= [];
     e.timeout ??= false;

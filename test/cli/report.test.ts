@@ -50,7 +50,7 @@ before(async () => {
   );
   writeFileSync(
     join(dir, "broken.json"),
-    '{"schema": "waitgraph/report@1", "reports": 3}',
+    '{"schema": "waitgraph/report@2", "reports": 3}',
   );
   writeFileSync(join(dir, "not-json.json"), "waitgraph: 1 report\n");
   mkdirSync(join(dir, "folder.json"));
@@ -160,7 +160,7 @@ describe("bad input files end with exit code 2 and say why", () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /^waitgraph: not-json\.json: Expected a JSON document \(waitgraph\/report@1\), got text that is not JSON/,
+      /^waitgraph: not-json\.json: Expected a JSON document \(waitgraph\/report@2\), got text that is not JSON/,
     );
   });
 

@@ -121,7 +121,7 @@ describe("waitgraph run, on the bundled examples", () => {
       ),
     );
     const doc = readJson(json);
-    assert.equal(doc.schema, "waitgraph/report@1");
+    assert.equal(doc.schema, "waitgraph/report@2");
     assert.deepEqual(
       doc.reports.map((r) => r.kind),
       ["circular-dependency"],
@@ -318,7 +318,7 @@ describe("waitgraph run, on other programs", () => {
     ]);
     assert.equal(summaryLine(run), "waitgraph: no reports");
     const doc = readJson(json);
-    assert.equal(doc.schema, "waitgraph/report@1");
+    assert.equal(doc.schema, "waitgraph/report@2");
     assert.deepEqual(doc.reports, []);
   });
 

@@ -1,4 +1,4 @@
-// The JSON document: its schema (src/report/schema/report-1.ts, and the .json text beside it)
+// The JSON document: its schema (src/report/schema/report-2.ts, and the .json text beside it)
 // describes what runs really write, ajv agrees with readDocument's own checker, and
 // readDocument refuses bad input with typed errors that name what was expected and what was found.
 import { test } from "node:test";
@@ -13,13 +13,13 @@ import {
   toDocument,
   type ReportDocument,
 } from "../../src/report/json.js";
-import { reportSchema } from "../../src/report/schema/report-1.js";
+import { reportSchema } from "../../src/report/schema/report-2.js";
 import { check } from "../../src/report/schema/check.js";
 import { KINDS } from "./fixtures.js";
 import { fixtureDocument, record, shop } from "../view/documents.js";
 
 const schemaFile = new URL(
-  "../../src/report/schema/report-1.schema.json",
+  "../../src/report/schema/report-2.schema.json",
   import.meta.url,
 );
 const update = process.env["UPDATE_GOLDEN"] === "1";
@@ -40,7 +40,7 @@ test.before(async () => {
   shopDoc = await record(shop);
 });
 
-test("report-1.schema.json is the JSON text of the schema object (UPDATE_GOLDEN=1 rewrites it)", async () => {
+test("report-2.schema.json is the JSON text of the schema object (UPDATE_GOLDEN=1 rewrites it)", async () => {
   if (update)
     writeFileSync(
       schemaFile,
@@ -88,7 +88,7 @@ test("toDocument writes the schema id and meta; readDocument reads back the same
   assert.ok(text.endsWith("}\n"));
   const back = readDocument(text);
   assert.deepEqual(back, shopDoc);
-  assert.equal(back.schema, "waitgraph/report@1");
+  assert.equal(back.schema, "waitgraph/report@2");
   assert.equal(typeof back.meta.waitgraph, "string");
 });
 
@@ -99,7 +99,7 @@ test("toDocument leaves out meta fields it is not given", () => {
     { waitgraph: "9.9.9" },
   );
   assert.deepEqual(doc, {
-    schema: "waitgraph/report@1",
+    schema: "waitgraph/report@2",
     meta: { waitgraph: "9.9.9" },
     reports: [],
     snapshot: { classes: [], edges: [] },
@@ -134,7 +134,7 @@ test("text that is not JSON is refused, saying so", () => {
   rejects(
     "{ not json",
     "",
-    /^Expected a JSON document \(waitgraph\/report@1\), got text that is not JSON/,
+    /^Expected a JSON document \(waitgraph\/report@2\), got text that is not JSON/,
   );
   rejects("", "", /got text that is not JSON .*: it is empty$/);
 });
@@ -143,7 +143,7 @@ test("JSON that is not an object is refused, naming what it is", () => {
   rejects(
     "[]",
     "",
-    /^Expected the document to be a JSON object with "schema": "waitgraph\/report@1", got an array$/,
+    /^Expected the document to be a JSON object with "schema": "waitgraph\/report@2", got an array$/,
   );
   rejects("42", "", /got 42 \(number\)$/);
 });
@@ -152,12 +152,12 @@ test("another schema or version is refused before anything else is read", () => 
   rejects(
     "{}",
     "schema",
-    /^Expected `schema` to be "waitgraph\/report@1", got no `schema` property$/,
+    /^Expected `schema` to be "waitgraph\/report@2", got no `schema` property$/,
   );
   rejects(
-    JSON.stringify({ schema: "waitgraph/report@2" }),
+    JSON.stringify({ schema: "waitgraph/report@3" }),
     "schema",
-    /got "waitgraph\/report@2" \(string\) \(written by another version of waitgraph: this one reads @1\)$/,
+    /got "waitgraph\/report@3" \(string\) \(written by another version of waitgraph: this one reads @1 and @2\)$/,
   );
   rejects(
     JSON.stringify({ schema: "sarif" }),
@@ -257,7 +257,17 @@ test("a class id given twice, or an edge given twice, is refused", () => {
   );
 });
 
-test("readDocument ignores properties it does not know (a newer @1 writer), where the strict schema refuses them", () => {
+test("an @1 document (written before the kind `deadlock`) reads as the @2 document it is", () => {
+  const text = mutated((d) => {
+    (d as Record<string, unknown>)["schema"] = "waitgraph/report@1";
+  });
+  const doc = readDocument(text);
+  assert.equal(doc.schema, "waitgraph/report@2");
+  assert.deepEqual(doc, shopDoc);
+  assert.ok(valid(JSON.parse(text)), errorsOf());
+});
+
+test("readDocument ignores properties it does not know (a newer @2 writer), where the strict schema refuses them", () => {
   const text = mutated((d) => {
     (d.meta as unknown as Record<string, unknown>)["host"] = "ci-7";
     (d.reports[0] as unknown as Record<string, unknown>)["severity"] = 3;

@@ -1,4 +1,4 @@
-// A small interpreter for the part of JSON Schema that report-1.ts uses: type (one name),
+// A small interpreter for the part of JSON Schema that report-2.ts uses: type (one name),
 // const, enum, minimum, properties / required / additionalProperties: false, items, $ref into
 // $defs, and oneOf. It answers with the first mismatch, phrased for a person: the path of the
 // value, what was expected there and what was found. A oneOf whose branches each fix `kind` to

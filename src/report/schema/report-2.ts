@@ -1,14 +1,22 @@
-// The JSON Schema (draft 2020-12) of `waitgraph/report@1`, the document `waitgraph run --json`
-// and `waitgraph merge` write and `waitgraph report|view|merge|stats` read.
+// The JSON Schema (draft 2020-12) of `waitgraph/report@2`, the document `waitgraph run --json`
+// and `waitgraph merge` write and `waitgraph report|view|merge|stats` read. @2 added the report
+// kind `deadlock` (a wait-for cycle that really happened) and a lock's `site`; every @1 document
+// is an @2 document in all but its `schema` string, so readers take both (../json.ts).
 //
 // This object is the one source of truth: `readDocument` (../json.ts) checks documents against
-// it with the small interpreter in ./check.ts, and report-1.schema.json beside this file is its
+// it with the small interpreter in ./check.ts, and report-2.schema.json beside this file is its
 // JSON text for other tools (test/report/json.test.ts keeps the two equal and validates real
 // documents with ajv). The schema is strict — every object lists all its properties — so a field
 // added to a report in src/core/report.ts fails that test until it is described here too;
-// `readDocument` itself ignores properties it does not know, as a reader of a newer @1 should.
+// `readDocument` itself ignores properties it does not know, as a reader of a newer @2 should.
 
-export const REPORT_SCHEMA_ID = "waitgraph/report@1";
+export const REPORT_SCHEMA_ID = "waitgraph/report@2";
+
+/** Earlier versions this reader still takes: their documents are valid under this schema. */
+export const READABLE_SCHEMA_IDS: readonly string[] = [
+  "waitgraph/report@1",
+  REPORT_SCHEMA_ID,
+];
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 type Schema = { [k: string]: Json };
@@ -236,13 +244,16 @@ const edge = object(
 
 export const reportSchema: Schema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
-  $id: "urn:waitgraph:schema:report-1",
-  title: "waitgraph report document, version 1",
+  $id: "urn:waitgraph:schema:report-2",
+  title: "waitgraph report document, version 2",
   description:
     "What a waitgraph run found (reports) and the class graph it recorded (snapshot). Readers check `schema` first.",
   ...object(
     {
-      schema: { const: REPORT_SCHEMA_ID },
+      schema: {
+        enum: [...READABLE_SCHEMA_IDS],
+        description: "The version; writers write the last, readers take any",
+      },
       meta: object(
         {
           waitgraph: str("The version of waitgraph that wrote the document"),
