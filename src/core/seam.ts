@@ -5,7 +5,7 @@
 //
 // Nothing here throws into the program it watches: a bug in waitgraph becomes one
 // `internal-error` report and the lock goes on untracked.
-import { MAIN_TASK, newTask, type AwaitTag } from "./context.js";
+import { MAIN_TASK, type AwaitTag } from "./context.js";
 import { DeadlockError, ReportError } from "./errors.js";
 import {
   checkBoolean,
@@ -460,8 +460,6 @@ export function internalError(error: unknown): void {
   }
 }
 
-export { newTask };
-
 /** The running code's held list, captured when work is submitted to a queue (limiters, pools). */
 export function submitter(): Frame | undefined {
   return tracking.on ? context.current() : undefined;
@@ -801,12 +799,6 @@ export function ecxtEnter(
     internalError(error);
     return undefined;
   }
-}
-
-/** Leaves an event context (dept_ecxt_exit). */
-export function ecxtExit(hold: HeldLock | undefined): void {
-  if (hold === undefined) return;
-  lockRelease(hold);
 }
 
 // ---- acquisitions a library makes on the user's behalf ---------------------------------
