@@ -769,8 +769,8 @@ function unwatch(ev: EventState): void {
 }
 
 /**
- * Enters the event context of `map`'s class (dept_ecxt_enter): until exit, every wait of this
- * task is a dependency of that event. A task's whole life is such a context.
+ * Enters the event context of `map`'s class (dept_ecxt_enter): until `lockRelease(hold)`, every
+ * wait of this task is a dependency of that event. A task's whole life is such a context.
  */
 export function ecxtEnter(
   map: LockMap | undefined,

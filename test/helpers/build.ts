@@ -1,6 +1,8 @@
 // Tests that run the built package (the CLI, the test-runner integrations, the examples) build
 // it first when any source file is newer than the oldest built file. `npm test` builds before
-// the tests, so this is a no-op there; it matters when a single file is run by hand.
+// the tests, so this is a no-op there; it matters when a single file is run by hand. Run files
+// in parallel by hand on a stale tree and two of them may build at once: the build empties dist/
+// first, so build once (`npm run build`) before such a run.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";

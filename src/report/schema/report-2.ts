@@ -1,7 +1,8 @@
 // The JSON Schema (draft 2020-12) of `waitgraph/report@2`, the document `waitgraph run --json`
-// and `waitgraph merge` write and `waitgraph report|view|merge|stats` read. @2 added the report
-// kind `deadlock` (a wait-for cycle that really happened) and a lock's `site`; every @1 document
-// is an @2 document in all but its `schema` string, so readers take both (../json.ts).
+// and `waitgraph merge` write and `waitgraph report|view|merge|stats` read. @2 names the report
+// kind `deadlock` (a wait-for cycle that really happened) and a lock's `site`, which late @1
+// writers had added against @1's own rule; every @1 document is an @2 document in all but its
+// `schema` string, so readers take both (../json.ts).
 //
 // This object is the one source of truth: `readDocument` (../json.ts) checks documents against
 // it with the small interpreter in ./check.ts, and report-2.schema.json beside this file is its
