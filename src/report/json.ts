@@ -47,7 +47,7 @@ export interface ReportDocument {
   snapshot: Snapshot;
 }
 
-/** A document that is not a `waitgraph/report@2` (or @1) document. `path` is where it first went wrong. */
+/** A document that is not a `waitgraph/report@2` (or @1) one. `path` is where it first went wrong. */
 export class BadDocumentError extends WaitgraphError {
   /** `reports[2].next.at[0].line`; empty when the document as a whole is wrong. */
   readonly path: string;
@@ -82,9 +82,9 @@ export function renderDocument(document: ReportDocument): string {
 
 /**
  * Parses and checks a `waitgraph/report@2` document, or an @1 one (returned with `schema` @2: it
- * is one). Throws BadDocumentError for text that is
- * not JSON, another schema or version, a value of the wrong shape, an edge naming a class the
- * document does not have, and a class id given twice.
+ * is one). Throws BadDocumentError for text that is not JSON, another schema or version, a value
+ * of the wrong shape, an edge naming a class the document does not have, and a class id given
+ * twice.
  */
 export function readDocument(text: string): ReportDocument {
   if (typeof text !== "string")

@@ -13,7 +13,7 @@
 
 export const REPORT_SCHEMA_ID = "waitgraph/report@2";
 
-/** Earlier versions this reader still takes: their documents are valid under this schema. */
+/** The versions this reader takes, oldest first: an @1 document is valid under this schema. */
 export const READABLE_SCHEMA_IDS: readonly string[] = [
   "waitgraph/report@1",
   REPORT_SCHEMA_ID,
