@@ -188,3 +188,13 @@ export class DependencyGraph {
     this.edgeCount = 0;
   }
 }
+
+/**
+ * Rotates a cycle to start at its smallest id, so one cycle found from any edge has one id.
+ * The validator, the shared graph and `waitgraph merge` give one cycle one id.
+ */
+export function canonicalCycle(ids: string[]): string[] {
+  let best = 0;
+  for (let i = 1; i < ids.length; i++) if (ids[i]! < ids[best]!) best = i;
+  return [...ids.slice(best), ...ids.slice(0, best)];
+}

@@ -11,7 +11,14 @@
 //  * a chain (the ordered held classes plus the new one) is checked once; a repeat is a cache hit.
 //  * the closing edge of a cycle is never inserted, so the graph stays cycle-free of deadlocks.
 import { ChainCache } from "./chain-cache.js";
-import { DependencyGraph, depBit, DEP_EN, DEP_SN, type Edge } from "./graph.js";
+import {
+  canonicalCycle,
+  DependencyGraph,
+  depBit,
+  DEP_EN,
+  DEP_SN,
+  type Edge,
+} from "./graph.js";
 import {
   HeldLock,
   heldOf,
@@ -860,16 +867,6 @@ function waitContext(
 
 function readOf(e: Edge): ReadMode {
   return (e.dep & (DEP_SN | DEP_EN)) !== 0 ? 0 : 2;
-}
-
-/**
- * Rotates a cycle to start at its smallest id, so one cycle found from any edge has one id.
- * Exported for `waitgraph merge`, whose reports must carry the id a single run would give.
- */
-export function canonicalCycle(ids: string[]): string[] {
-  let best = 0;
-  for (let i = 1; i < ids.length; i++) if (ids[i]! < ids[best]!) best = i;
-  return [...ids.slice(best), ...ids.slice(0, best)];
 }
 
 /**

@@ -6,8 +6,8 @@
 // united by id.
 //
 // Then the union is validated as lockdep validates one run: its edges are added one read/write
-// bit at a time, in input order, to a fresh core DependencyGraph; before each is added, the
-// core's strong-path search looks for a path back. An edge that would close a strong cycle is
+// bit at a time, in input order, to a fresh core IdGraph, whose one insert (the validator's
+// rule over stable ids) first looks for a strong path back. An edge that would close a strong cycle is
 // reported and left out, so the merged graph, like a run's, never holds a deadlock. Example:
 // test file 1 takes A then B (edge A → B), test file 2 takes B then A (edge B → A); neither run
 // reported anything; the merge finds B → A closing A → B and reports circular-dependency A, B —
@@ -18,23 +18,21 @@
 // closing edge came from; and no DEPT [S] [W] [E] view (the snapshot keeps one stack per side).
 import { WaitgraphError } from "../core/errors.js";
 import {
+  canonicalCycle,
   DEP_EN,
   DEP_ER,
   DEP_SN,
   DEP_SR,
-  DependencyGraph,
-  type Edge,
 } from "../core/graph.js";
+import { DEP_BITS, IdGraph, nextReadOf, readsOf } from "../core/id-graph.js";
 import type {
   ChainLink,
   CircularDependencyReport,
   ClassRef,
   LockRef,
-  ReadMode,
   Report,
 } from "../core/report.js";
 import type { Snapshot } from "../core/tracker.js";
-import { canonicalCycle } from "../core/validator.js";
 import { toDocument, type MergedInput, type ReportDocument } from "./json.js";
 import { renderText } from "./text.js";
 
@@ -60,7 +58,7 @@ interface UnionEdge {
   dep: number;
 }
 
-/** Bits in the order they are added: the exclusive, non-recursive dependency first. */
+/** Each bit's name in a snapshot's `read`. */
 const BITS: readonly [number, keyof SnapshotEdge["read"]][] = [
   [DEP_EN, "EN"],
   [DEP_ER, "ER"],
@@ -112,60 +110,32 @@ export function mergeDocuments(
     }
   }
 
-  const ids = [...classes.keys()];
-  if (ids.length > 0xffff)
+  if (classes.size > 0xffff)
     throw new WaitgraphError(
       "ERR_WAITGRAPH_LIMIT_EXCEEDED",
-      `Expected at most 65535 classes to merge, got ${ids.length}`,
+      `Expected at most 65535 classes to merge, got ${classes.size}`,
     );
-  const index = new Map(ids.map((id, i) => [id, i]));
-  const graph = new DependencyGraph();
-  ids.forEach((_, i) => graph.addNode(i));
-  const info = new Map<Edge, UnionEdge>();
+  const graph = new IdGraph<UnionEdge>();
   const kept = new Map<UnionEdge, number>();
   const found: CircularDependencyReport[] = [];
 
   for (const u of union.values()) {
-    const from = index.get(u.edge.fromId)!;
-    const to = index.get(u.edge.toId)!;
-    for (const [bit] of BITS) {
+    for (const bit of DEP_BITS) {
       if ((u.dep & bit) === 0) continue;
-      const nextRecursive = bit === DEP_SR || bit === DEP_ER;
-      const prevShared = bit === DEP_SR || bit === DEP_SN;
-      // A self-edge cannot be a dependency between two classes (lockdep reports it as
-      // recursive locking when it happens, and never adds it).
-      const path =
-        from === to || u.edge.timeout
-          ? null
-          : graph.strongPath(
-              to,
-              nextRecursive,
-              from,
-              prevShared ? 1 : 0,
-              Infinity,
-            );
-      if (path !== null && path !== "overflow") {
-        const report = cycleReport(
-          u,
-          path,
-          bit,
-          ids,
-          info,
-          classes,
-          refs,
-          union,
-        );
+      const r = graph.tryAdd(
+        u.edge.fromId,
+        u.edge.toId,
+        bit,
+        u.edge.timeout,
+        u,
+      );
+      if (r.kind === "cycle") {
+        const report = cycleReport(u, r.path, bit, classes, refs, union);
         if (!reports.has(report.id)) {
           reports.set(report.id, report);
           found.push(report);
         }
         continue;
-      }
-      const existing = graph.edge(from, to);
-      if (existing !== undefined) existing.dep |= bit;
-      else {
-        const e = graph.add(from, to, bit, {}, { timeout: u.edge.timeout });
-        info.set(e, u);
       }
       kept.set(u, (kept.get(u) ?? 0) | bit);
     }
@@ -208,10 +178,8 @@ function depOf(read: SnapshotEdge["read"]): number {
 /** Taking `to` while holding `from` (edge `u`, bit `bit`) closes `path` = to → … → from. */
 function cycleReport(
   u: UnionEdge,
-  path: Edge[],
+  path: UnionEdge[],
   bit: number,
-  ids: readonly string[],
-  info: ReadonlyMap<Edge, UnionEdge>,
   classes: ReadonlyMap<string, Snapshot["classes"][number]>,
   refs: ReadonlyMap<string, ClassRef>,
   union: ReadonlyMap<string, UnionEdge>,
@@ -225,8 +193,7 @@ function cycleReport(
       usage: refs.get(id)?.usage ?? usageOf(id, union),
     };
   };
-  const nextRead: ReadMode = bit === DEP_SR || bit === DEP_ER ? 2 : 0;
-  const prevRead: ReadMode = bit === DEP_SR || bit === DEP_SN ? 1 : 0;
+  const { prev: prevRead, next: nextRead } = readsOf(bit);
   const next: LockRef = {
     ...ref(u.edge.toId),
     read: nextRead,
@@ -237,15 +204,15 @@ function cycleReport(
     read: prevRead,
     at: u.edge.fromStack,
   };
-  const cycle = [ref(u.edge.toId), ...path.map((e) => ref(ids[e.to]!))];
+  const cycle = [ref(u.edge.toId), ...path.map((p) => ref(p.edge.toId))];
   const chain: ChainLink[] = [
     ...path
       .slice()
       .reverse()
-      .map((e) => ({
-        class: ref(ids[e.to]!),
-        read: ((e.dep & (DEP_SN | DEP_EN)) !== 0 ? 0 : 2) as ReadMode,
-        stack: info.get(e)!.edge.stack,
+      .map((p) => ({
+        class: ref(p.edge.toId),
+        read: nextReadOf(p.dep),
+        stack: p.edge.stack,
       })),
     { class: cycle[0]!, read: nextRead, stack: u.edge.stack },
   ];
@@ -262,10 +229,7 @@ function cycleReport(
     cycle,
   };
   const sources = [
-    ...path.map((e) => {
-      const p = info.get(e)!;
-      return `  ${p.edge.from} -> ${p.edge.to}: ${p.source}`;
-    }),
+    ...path.map((p) => `  ${p.edge.from} -> ${p.edge.to}: ${p.source}`),
     `  ${u.edge.from} -> ${u.edge.to}: ${u.source} (closes the cycle)`,
   ];
   const text = [
