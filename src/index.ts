@@ -19,6 +19,13 @@ export type { AcquireOptions, Release } from "./primitives/acquire.js";
 export type { Guard } from "./primitives/guard.js";
 export { LockClassKey } from "./core/lock-class.js";
 export {
+  connectStore,
+  type ConnectOptions,
+  type Store,
+  type StoreHandle,
+  type StoreStatus,
+} from "./stores/connect.js";
+export {
   WaitgraphError,
   InvalidArgumentError,
   ArgumentRangeError,

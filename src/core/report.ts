@@ -47,6 +47,8 @@ export interface ChainLink {
   class: ClassRef;
   read: ReadMode;
   stack: SourceFrame[];
+  /** The process (or thread) that added this edge, when it is not the one reporting (a shared store). */
+  process?: string;
 }
 
 interface ReportBase {
@@ -103,6 +105,8 @@ export interface CircularDependencyReport extends ReportBase {
   waits?: WaitContext[];
   /** A wait with a timeout is on the cycle: a circular dependency, not a certain deadlock. */
   timeout?: boolean;
+  /** Other processes (or threads) whose edges are on the cycle, found through a shared store. */
+  processes?: string[];
 }
 
 /** DEPT's per-edge context block: [S] start of the event context, [W] the wait, [E] the event. */

@@ -38,6 +38,7 @@ import type {
 } from "./report.js";
 import { boundedName } from "./report.js";
 import { safeString } from "./policy.js";
+import type { SharedEdge, SharedGraph } from "./shared-graph.js";
 import { captureTrace, userFrames, type Trace } from "./stack.js";
 
 export interface Limits {
@@ -103,6 +104,8 @@ export class Validator {
   reportTimeouts = false;
   /** `sites: 'every'`: each acquisition captures its own site (1–8 µs), so reports are exact. */
   everySite = false;
+  /** The graph shared with other isolates through a store (stores/), when one is attached. */
+  shared: SharedGraph | undefined;
   /** True when the last `acquire` merged into a held entry (nest lock) instead of adding one. */
   merged = false;
   private readonly exhausted = new Set<string>();
@@ -416,8 +419,10 @@ export class Validator {
   ): "ok" {
     const existing = this.graph.edge(from, to);
     if (existing !== undefined) {
+      const widened = (existing.dep & bit) === 0;
       existing.dep |= bit;
       if (!extra.timeout) existing.timeout = false;
+      if (widened) this.share(from, to, bit, trace, frame, extra);
       return "ok";
     }
     if (this.graph.edgeCount >= this.limits.edges) {
@@ -425,7 +430,50 @@ export class Validator {
       return "ok";
     }
     this.graph.add(from, to, bit, trace, extra);
+    this.share(from, to, bit, trace, frame, extra);
     return "ok";
+  }
+
+  /**
+   * A new dependency (or read/write bit of one) goes to the graph shared with other isolates,
+   * when there is one; a cycle it closes through their edges is this acquisition's finding, as
+   * a local one would be (so `throw` breaks it here).
+   */
+  private share(
+    from: number,
+    to: number,
+    bit: number,
+    trace: Trace,
+    frame: Frame,
+    extra: { start?: Trace | undefined; timeout: boolean },
+  ): void {
+    const shared = this.shared;
+    if (shared === undefined) return;
+    const classes = this.registry.classes;
+    const report = shared.local(
+      {
+        from: classes[from]!.ref(),
+        to: classes[to]!.ref(),
+        dep: bit,
+        timeout: extra.timeout,
+        stack: userFrames(trace),
+        fromStack: userFrames(extra.start),
+        task: frame.task.name,
+        origin: shared.origin,
+      },
+      heldRefs(frame),
+    );
+    if (report !== undefined) this.finding = this.emit(report);
+  }
+
+  /** Dependencies other isolates published (a store delivers them): cycles they close are reported. */
+  received(edges: readonly SharedEdge[]): void {
+    const shared = this.shared;
+    if (shared === undefined) return;
+    for (const edge of edges) {
+      const report = shared.remote(edge);
+      if (report !== undefined) this.emit(report);
+    }
   }
 
   // ---- DEPT: waits and events ----------------------------------------------------------

@@ -108,11 +108,17 @@ const reports: Record<string, Schema> = {
       next: ref("lockRef"),
       prev: ref("lockRef"),
       chain: list(
-        object({
-          class: ref("classRef"),
-          read: ref("readMode"),
-          stack: list(ref("frame")),
-        }),
+        object(
+          {
+            class: ref("classRef"),
+            read: ref("readMode"),
+            stack: list(ref("frame")),
+            process: str(
+              "The process (or thread) that added this edge, when not the reporting one (a shared store)",
+            ),
+          },
+          ["process"],
+        ),
         "The existing chain next → … → prev in reverse order: chain[0] is prev's class",
       ),
       cycle: list(
@@ -131,8 +137,12 @@ const reports: Record<string, Schema> = {
         type: "boolean",
         description: "A wait with a timeout is on the cycle",
       },
+      processes: list(
+        str(),
+        "Other processes (or threads) whose edges are on the cycle, found through a shared store",
+      ),
     },
-    ["waits", "timeout"],
+    ["waits", "timeout", "processes"],
   ),
   recursiveLocking: report(
     "recursive-locking",

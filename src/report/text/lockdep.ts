@@ -56,14 +56,22 @@ export function circular(r: Data<CircularDependencyReport>): string {
     "",
     "which lock already depends on the new lock.",
     "",
+    ...(r.processes !== undefined && r.processes.length > 0
+      ? [
+          `found through the shared store: the chain runs through ${r.processes.join(", ")}`,
+          "",
+        ]
+      : []),
     "",
     "the existing dependency chain (in reverse order) is:",
   ];
   r.chain.forEach((link, i) => {
     const depth = r.chain.length - 1 - i;
+    const where =
+      link.process !== undefined ? ` (added by ${link.process})` : "";
     lines.push(
       "",
-      `-> #${depth} ${className(link.class)}:`,
+      `-> #${depth} ${className(link.class)}${where}:`,
       ...frames(link.stack),
     );
   });
