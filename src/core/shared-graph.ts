@@ -9,8 +9,10 @@
 // circular-dependency with the other isolates named on their links. So: process 1 takes A then B
 // (A → B, published), process 2 later takes B then A — process 2 reports at its acquisition of A
 // when A → B had arrived (the store loads what others published before the program starts), or
-// when A → B arrives, whichever is later; and process 1, if still running, reports when B → A
-// arrives. A cycle of other isolates' edges only is left to them: this run did not take part.
+// when A → B arrives, whichever is later. An edge refused here is not published (lockdep never
+// adds a closing edge), so one cycle is one report, by the isolate that closed it — two that
+// add opposite edges at the same moment each report when the other's arrives. A cycle of other
+// isolates' edges only is left to them: this run did not take part.
 //
 // Not proved: an edge refused here (it closed a cross-isolate cycle) stays in the validator's
 // graph, which has no cycle through it; the two graphs differ by the edges this one refused.
@@ -71,21 +73,32 @@ export class SharedGraph {
     return this.graph.edgeCount;
   }
 
-  /** A dependency this isolate just added: published, and checked against the others'. */
+  /**
+   * A dependency this isolate just added: checked against the others', and published unless
+   * it closed a cycle — that finding is this isolate's report, and like lockdep's closing
+   * edge it is never added, so the other side does not report the same cycle again.
+   */
   local(edge: SharedEdge, held: LockRef[]): ReportData | undefined {
-    this.sink.publish(edge);
-    return this.offer(edge, held);
+    const { report, refused } = this.offer(edge, held);
+    const dep = edge.dep & ~refused;
+    if (dep !== 0)
+      this.sink.publish(dep === edge.dep ? edge : { ...edge, dep });
+    return report;
   }
 
   /** A dependency another isolate published. Its own edges, echoed back, are ignored. */
   remote(edge: SharedEdge): ReportData | undefined {
     if (edge.origin.id === this.origin.id) return undefined;
     this.received++;
-    return this.offer(edge, []);
+    return this.offer(edge, []).report;
   }
 
-  private offer(edge: SharedEdge, held: LockRef[]): ReportData | undefined {
+  private offer(
+    edge: SharedEdge,
+    held: LockRef[],
+  ): { report: ReportData | undefined; refused: number } {
     let report: ReportData | undefined;
+    let refused = 0;
     for (const bit of DEP_BITS) {
       if ((edge.dep & bit) === 0) continue;
       const r = this.graph.tryAdd(
@@ -96,7 +109,9 @@ export class SharedGraph {
         edge,
       );
       if (r.kind === "full" || r.kind === "overflow") this.unchecked++;
-      if (r.kind !== "cycle" || report !== undefined) continue;
+      if (r.kind !== "cycle") continue;
+      refused |= bit;
+      if (report !== undefined) continue;
       const own = this.origin.id;
       const links = [edge, ...r.path];
       if (
@@ -105,7 +120,7 @@ export class SharedGraph {
       )
         report = this.cycleReport(edge, r.path, bit, held);
     }
-    return report;
+    return { report, refused };
   }
 
   /** `edge` (from → to) closes `path` = to → … → from; shaped as the validator's report. */

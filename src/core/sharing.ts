@@ -32,6 +32,12 @@ export function share(origin: Origin, sink: EdgeSink): Sharing {
     );
   const graph = new SharedGraph(origin, sink);
   validator.shared = graph;
+  // What this isolate recorded before it joined (a main thread joins when its first worker
+  // starts; `connectStore` may be called mid-program) is published and checked now.
+  for (const edge of validator.ownEdges(origin)) {
+    const report = graph.local(edge, []);
+    if (report !== undefined) core.reporter.emit(report);
+  }
   return {
     origin,
     receive: (edges) => {

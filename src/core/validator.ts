@@ -466,6 +466,24 @@ export class Validator {
     if (report !== undefined) this.finding = this.emit(report);
   }
 
+  /** This isolate's dependencies as the shared graph takes them (their tasks are not kept). */
+  ownEdges(origin: SharedEdge["origin"]): SharedEdge[] {
+    const classes = this.registry.classes;
+    const edges: SharedEdge[] = [];
+    for (const e of this.graph.edges())
+      edges.push({
+        from: classes[e.from]!.ref(),
+        to: classes[e.to]!.ref(),
+        dep: e.dep,
+        timeout: e.timeout,
+        stack: userFrames(e.trace),
+        fromStack: userFrames(e.start),
+        task: "a task before sharing began",
+        origin,
+      });
+    return edges;
+  }
+
   /** Dependencies other isolates published (a store delivers them): cycles they close are reported. */
   received(edges: readonly SharedEdge[]): void {
     const shared = this.shared;

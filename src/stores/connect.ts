@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { basename } from "node:path";
-import { threadId } from "node:worker_threads";
+import { isMainThread, threadId } from "node:worker_threads";
 import { describe, InvalidArgumentError } from "../core/errors.js";
 import { WaitgraphError } from "../core/errors.js";
 import {
@@ -21,6 +21,7 @@ import {
 } from "../core/sharing.js";
 import { RedisStore, type RedisStoreOptions } from "./redis.js";
 import type { Store, StoreStatus } from "./store.js";
+import { THREAD_CHANNEL, ThreadHub, ThreadStore } from "./threads.js";
 
 export type { Store, StoreStatus };
 
@@ -48,12 +49,25 @@ export async function connectStore(
   return handle(store, sharing);
 }
 
-/** `WAITGRAPH_STORE`, read by the register hook; undefined when unset or empty. */
+/**
+ * The register hook's store: `WAITGRAPH_STORE=redis://…`; unset, the threads of this process
+ * (stores/threads.ts: a worker joins at once, the main thread when its first worker does);
+ * `off`, none.
+ */
 export async function connectFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<StoreHandle | undefined> {
   const url = env["WAITGRAPH_STORE"]?.trim();
-  if (url === undefined || url === "" || url === "off") return undefined;
+  if (url === "off") return undefined;
+  if (url === undefined || url === "") {
+    if (!isMainThread) return connectStore(new ThreadStore(randomUUID()));
+    const hub: ThreadHub = new ThreadHub(async () => {
+      await connectStore(
+        new ThreadStore(randomUUID(), false, THREAD_CHANNEL, hub),
+      );
+    });
+    return undefined;
+  }
   try {
     return await connectStore(url);
   } catch (error) {

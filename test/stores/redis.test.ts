@@ -109,7 +109,7 @@ describe("processes sharing one graph through Redis", { skip }, () => {
     assert.match(
       text,
       new RegExp(
-        `found through the shared store: the chain runs through take-in-order\\.mjs\\[${first.pid}\\]@`,
+        `found in the graph shared with other processes or threads: the chain runs through take-in-order\\.mjs\\[${first.pid}\\]@`,
       ),
     );
     // The link the first process added (B taken while A was held), at its NESTED line.

@@ -218,3 +218,21 @@ test("the store's counts: this process's edges sent, the others' received", asyn
   assert.equal(now.online, true);
   assert.equal(now.unchecked, 0);
 });
+
+test("the edge that closed a cross-process cycle is not published: one cycle, one report, by the process that closed it", async () => {
+  const { a, b } = names();
+  publish(a, b);
+  await settle();
+  await nested(new Mutex({ key: b }), new Mutex({ key: a }));
+  await settle();
+  assert.equal(circular().length, 1);
+  const published = [...hub.entries.values()].map(
+    (text) =>
+      JSON.parse(text) as { from: { name: string }; to: { name: string } },
+  );
+  assert.ok(published.some((e) => e.from.name === a && e.to.name === b));
+  assert.ok(
+    !published.some((e) => e.from.name === b && e.to.name === a),
+    "B → A stays out of the store",
+  );
+});

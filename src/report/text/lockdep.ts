@@ -58,7 +58,7 @@ export function circular(r: Data<CircularDependencyReport>): string {
     "",
     ...(r.processes !== undefined && r.processes.length > 0
       ? [
-          `found through the shared store: the chain runs through ${r.processes.join(", ")}`,
+          `found in the graph shared with other processes or threads: the chain runs through ${r.processes.join(", ")}`,
           "",
         ]
       : []),

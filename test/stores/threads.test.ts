@@ -1,0 +1,138 @@
+// Worker threads sharing one graph through the main thread (src/stores/threads.ts): the store
+// compliance suite in one thread (a hub and clients on a channel of their own), then real
+// workers under the register hook, with no store and no code.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { before, describe, it } from "node:test";
+import { ThreadHub, ThreadStore } from "../../src/stores/threads.js";
+import { ensureBuilt } from "../helpers/build.js";
+import { compliance } from "./compliance.js";
+
+compliance(
+  "threads",
+  async () => {
+    const name = `waitgraph.test/${randomUUID()}`;
+    const hub = new ThreadHub(async () => {}, name);
+    let raw = 0;
+    const notApplicable = async () => {
+      throw new Error("threads of one process have no outage");
+    };
+    return {
+      store: () => new ThreadStore(randomUUID(), true, name),
+      writeRaw: async (text) => {
+        const channel = new BroadcastChannel(name);
+        channel.postMessage({ t: "edge", field: `raw ${++raw}`, text });
+        channel.close();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      },
+      pause: notApplicable,
+      resume: notApplicable,
+      end: async () => hub.close(),
+    };
+  },
+  undefined,
+  "the threads of one process cannot lose each other",
+);
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node --import waitgraph/register test/fixtures/store/threads.mjs <scenario>`. */
+function scenario(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "waitgraph/register",
+        "test/fixtures/store/threads.mjs",
+        name,
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          NODE_TEST_CONTEXT: "",
+          WAITGRAPH: "log",
+          WAITGRAPH_STORE: "",
+          ...env,
+        },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The line of threads.mjs where the main thread takes its inner lock (marked HERE). */
+const HERE_LINE = 16;
+
+const reports = (r: Run) =>
+  r.stderr.match(/WARNING: possible circular locking dependency detected/g)
+    ?.length ?? 0;
+
+describe("worker threads under the register hook share one graph", () => {
+  before(() => ensureBuilt());
+
+  it("two workers, one after the other, A then B and B then A: the second reports, naming the first thread", async () => {
+    const r = await scenario("workers ABBA");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "done\ndone\nend\n");
+    assert.equal(reports(r), 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /-> #1 \(store-test B\)\{\+\.\+\.\} \(added by \S+\[\d+\]@\S+ thread \d+\):\n\s+at test\/fixtures\/store\/take-in-order\.mjs:10:/,
+    );
+  });
+
+  it("look-alike: workers that keep one order report nothing", async () => {
+    const r = await scenario("workers AB AB AB");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+  });
+
+  it("the main thread's A then B, taken before any worker started, and a worker's B then A", async () => {
+    const r = await scenario("main AB, worker BA");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(reports(r), 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /\(added by \S+\[\d+\]@\S+\):/,
+      "the main thread is named, without a thread id",
+    );
+  });
+
+  it("a worker's A then B, and the main thread's B then A after the worker ended: the main thread reports", async () => {
+    const r = await scenario("worker AB, main BA");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(reports(r), 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `task "main" is trying to acquire lock:\\n\\(store-test A\\)[^\\n]*, at: test/fixtures/store/threads\\.mjs:${HERE_LINE}:`,
+      ),
+    );
+    assert.match(r.stderr, /\(added by \S+\[\d+\]@\S+ thread \d+\)/);
+  });
+
+  it("WAITGRAPH_STORE=off: each thread keeps its own graph, as before", async () => {
+    const r = await scenario("workers ABBA", { WAITGRAPH_STORE: "off" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+  });
+});
