@@ -53,10 +53,6 @@ function run(args: string[], env: Record<string, string>): Promise<Run> {
   return node([program, ...args], env);
 }
 
-function runFile(file: string, env: Record<string, string>): Promise<Run> {
-  return node([file], env);
-}
-
 /** `node --import waitgraph/register …args` in the repository, with `env` added. */
 function node(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -129,11 +125,11 @@ describe("processes sharing one graph through Redis", { skip }, () => {
   });
 
   it("worker threads under the register hook share the graph through the store as processes do", async () => {
-    const r = await runFile("test/fixtures/store/workers.mjs", {
+    const r = await node(["test/fixtures/store/threads.mjs", "workers ABBA"], {
       WAITGRAPH_STORE: `${redis.url}?key=workers`,
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "done\ndone\nworkers done\n");
+    assert.equal(r.stdout, "done\ndone\nend\n");
     assert.equal(
       r.stderr.match(/WARNING: possible circular locking dependency/g)?.length,
       1,
