@@ -78,7 +78,7 @@ export class SharedGraph {
    * it closed a cycle — that finding is this isolate's report, and like lockdep's closing
    * edge it is never added, so the other side does not report the same cycle again.
    */
-  local(edge: SharedEdge, held: LockRef[]): ReportData | undefined {
+  local(edge: SharedEdge, held: () => LockRef[]): ReportData | undefined {
     const { report, refused } = this.offer(edge, held);
     const dep = edge.dep & ~refused;
     if (dep !== 0)
@@ -90,12 +90,12 @@ export class SharedGraph {
   remote(edge: SharedEdge): ReportData | undefined {
     if (edge.origin.id === this.origin.id) return undefined;
     this.received++;
-    return this.offer(edge, []).report;
+    return this.offer(edge, () => []).report;
   }
 
   private offer(
     edge: SharedEdge,
-    held: LockRef[],
+    held: () => LockRef[],
   ): { report: ReportData | undefined; refused: number } {
     let report: ReportData | undefined;
     let refused = 0;
@@ -128,7 +128,7 @@ export class SharedGraph {
     edge: SharedEdge,
     path: SharedEdge[],
     bit: number,
-    held: LockRef[],
+    held: () => LockRef[],
   ): ReportData {
     const reads = readsOf(bit);
     const here = (e: SharedEdge): { process?: string } =>
@@ -162,7 +162,7 @@ export class SharedGraph {
       id: `circular-dependency:${canonicalCycle(cycle.map((c) => c.id)).join(" -> ")}`,
       classes: cycle.map((c) => c.name),
       task,
-      held,
+      held: held(),
       stack: edge.stack,
       next: { ...edge.to, read: reads.next, at: edge.stack.slice(0, 3) },
       prev: { ...edge.from, read: reads.prev, at: edge.fromStack.slice(0, 3) },

@@ -35,7 +35,7 @@ export function share(origin: Origin, sink: EdgeSink): Sharing {
   // What this isolate recorded before it joined (a main thread joins when its first worker
   // starts; `connectStore` may be called mid-program) is published and checked now.
   for (const edge of validator.ownEdges(origin)) {
-    const report = graph.local(edge, []);
+    const report = graph.local(edge, () => []);
     if (report !== undefined) core.reporter.emit(report);
   }
   return {

@@ -138,15 +138,26 @@ export function withoutOwnFrames(stack: string): string {
     .join("\n");
 }
 
+/**
+ * file:// URL → path, remembered: a stack names a few files many times, and `new URL` is most
+ * of a frame's parse. Bounded: cleared past PATHS_KEPT distinct URLs.
+ */
+const paths = new Map<string, string>();
+const PATHS_KEPT = 1024;
+
 function normalizeFile(file: string): string {
-  if (file.startsWith("file://")) {
+  if (!file.startsWith("file://")) return file;
+  let path = paths.get(file);
+  if (path === undefined) {
     try {
-      return decodeURIComponent(new URL(file).pathname);
+      path = decodeURIComponent(new URL(file).pathname);
     } catch {
-      return file;
+      path = file;
     }
+    if (paths.size >= PATHS_KEPT) paths.clear();
+    paths.set(file, path);
   }
-  return file;
+  return path;
 }
 
 export function isUserFile(file: string): boolean {

@@ -18,11 +18,11 @@ export class MemoryHub {
   private readonly listeners = new Set<(text: string) => void>();
   down = false;
 
-  /** Stores `text` under `field` unless present; tells every listener of a new entry. */
-  put(field: string, text: string): void {
+  /** Stores `text` under `field` unless present; tells every other listener of a new entry. */
+  put(field: string, text: string, from?: (text: string) => void): void {
     if (this.entries.has(field)) return;
     this.entries.set(field, text);
-    for (const l of this.listeners) l(text);
+    for (const l of this.listeners) if (l !== from) l(text);
   }
 
   listen(listener: (text: string) => void): () => void {
@@ -52,12 +52,14 @@ export class MemoryStore implements Store {
     if (this.hub.down) return this.retryLater();
     this.state.online = true;
     this.deliverTexts([...this.hub.entries.values()]);
-    this.unlisten = this.hub.listen((text) => {
-      if (this.hub.down) return this.disconnect();
-      this.deliverTexts([text]);
-    });
+    this.unlisten = this.hub.listen(this.listener);
     this.send();
   }
+
+  private readonly listener = (text: string): void => {
+    if (this.hub.down) return this.disconnect();
+    this.deliverTexts([text]);
+  };
 
   private disconnect(): void {
     this.state.online = false;
@@ -97,7 +99,7 @@ export class MemoryStore implements Store {
       return;
     }
     for (let edge; (edge = this.outbox.shift()) !== undefined;) {
-      this.hub.put(edgeField(edge), encode(edge));
+      this.hub.put(edgeField(edge), encode(edge), this.listener);
       this.state.sent++;
     }
     this.state.queued = 0;
