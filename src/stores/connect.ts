@@ -60,7 +60,8 @@ export async function connectFromEnvironment(
   const url = env["WAITGRAPH_STORE"]?.trim();
   if (url === "off") return undefined;
   if (url === undefined || url === "") {
-    if (!isMainThread) return connectStore(new ThreadStore(randomUUID()));
+    if (!isMainThread)
+      return connectStore(new ThreadStore(randomUUID())).catch(() => undefined);
     const hub: ThreadHub = new ThreadHub(async () => {
       await connectStore(
         new ThreadStore(randomUUID(), false, THREAD_CHANNEL, hub),

@@ -71,7 +71,9 @@ export class ThreadHub {
     else if (m.t === "hello") {
       if (!this.joined) {
         this.joined = true;
-        await this.onFirstWorker();
+        // The main thread shares through another store already (connectStore in code): its
+        // workers still get what the hub heard. Nothing here may reach the program.
+        await this.onFirstWorker().catch(() => {});
       }
       this.channel.postMessage({
         t: "history",

@@ -50,15 +50,19 @@ function scenario(
   name: string,
   env: Record<string, string> = {},
 ): Promise<Run> {
+  return run("test/fixtures/store/threads.mjs", [name], env);
+}
+
+/** `node --import waitgraph/register <file> …args` in the repository. */
+function run(
+  file: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "waitgraph/register",
-        "test/fixtures/store/threads.mjs",
-        name,
-      ],
+      ["--import", "waitgraph/register", file, ...args],
       {
         cwd: root,
         env: {
@@ -128,6 +132,13 @@ describe("worker threads under the register hook share one graph", () => {
       ),
     );
     assert.match(r.stderr, /\(added by \S+\[\d+\]@\S+ thread \d+\)/);
+  });
+
+  it("a main thread that shares through a store of its own (connectStore in code) starts a worker: the program is not hurt", async () => {
+    const r = await run("test/fixtures/store/main-has-store.mjs");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "done\nend\n");
+    assert.equal(r.stderr, "");
   });
 
   it("WAITGRAPH_STORE=off: each thread keeps its own graph, as before", async () => {
