@@ -25,11 +25,13 @@ type MemoryModule = {
   MemoryStore: new (hub: Hub) => object;
 };
 type ThreadsModule = {
-  ThreadHub: new (onFirstWorker: () => Promise<void>, name?: string) => Hub;
+  ThreadHub: new (
+    onFirstWorker: () => Promise<void>,
+    name?: string,
+  ) => Hub & { texts: string[] };
   ThreadStore: new (
-    id: string,
-    askHistory: boolean,
     name: string,
+    history: () => unknown,
     hub: unknown,
   ) => object;
 };
@@ -82,7 +84,7 @@ async function sharing(kind: StoreKind): Promise<Sharing> {
     );
     const name = `waitgraph.bench/${process.pid}`;
     const hub = new ThreadHub(async () => {}, name);
-    store = new ThreadStore("bench", false, name, hub) as Store;
+    store = new ThreadStore(name, () => hub.texts, hub) as Store;
   }
   if (store === undefined) return { wg, sent: undefined };
   const handle = await wg.connectStore(store);

@@ -40,11 +40,13 @@ export type TryAdd<T> =
 export class IdGraph<T> {
   private readonly index = new Map<string, number>();
   private readonly graph = new DependencyGraph();
-  private readonly payloads = new Map<Edge, T>();
+  /** Per edge, the payload of each bit (by its place in DEP_BITS): who added that bit. */
+  private readonly payloads = new Map<Edge, (T | undefined)[]>();
 
   constructor(
     private readonly maxNodes = 0xffff,
     private readonly maxQueue = Infinity,
+    private readonly maxEdges = Infinity,
   ) {}
 
   get nodeCount(): number {
@@ -58,8 +60,10 @@ export class IdGraph<T> {
   /**
    * Adds dependency bit `bit` of `fromId → toId`, unless it closes a strong cycle. A timed
    * edge (every wait that made it had a timeout) closes none: it can delay, not deadlock, and
-   * cycles through timed edges are not searched (DEPT §2.7). A self-edge is never a dependency
-   * between two classes (lockdep reports it as recursive locking, and never adds it).
+   * cycles through timed edges are not searched (DEPT §2.7); a bit known only from timed waits
+   * is checked again when an untimed one brings it. A self-edge closes no cycle between two
+   * classes (lockdep reports it as recursive locking when it happens); it is kept, and no search
+   * can pass through it to another class.
    */
   tryAdd(
     fromId: string,
@@ -72,10 +76,10 @@ export class IdGraph<T> {
     const to = this.node(toId);
     if (from === undefined || to === undefined) return { kind: "full" };
     const existing = this.graph.edge(from, to);
-    if (existing !== undefined && (existing.dep & bit) !== 0) {
-      if (!timeout) existing.timeout = false;
-      return { kind: "known" };
-    }
+    const known = existing !== undefined && (existing.dep & bit) !== 0;
+    if (known && (timeout || !existing.timeout)) return { kind: "known" };
+    if (existing === undefined && this.graph.edgeCount >= this.maxEdges)
+      return { kind: "full" };
     if (from !== to && !timeout) {
       const reads = readsOf(bit);
       const path = this.graph.strongPath(
@@ -87,15 +91,42 @@ export class IdGraph<T> {
       );
       if (path === "overflow") return { kind: "overflow" };
       if (path !== null)
-        return { kind: "cycle", path: path.map((e) => this.payloads.get(e)!) };
+        return { kind: "cycle", path: this.attribute(path, reads.next === 2) };
     }
     if (existing !== undefined) {
       existing.dep |= bit;
       if (!timeout) existing.timeout = false;
+      this.keep(existing, bit, payload);
       return { kind: "widened" };
     }
-    this.payloads.set(this.graph.add(from, to, bit, {}, { timeout }), payload);
+    this.keep(this.graph.add(from, to, bit, {}, { timeout }), bit, payload);
     return { kind: "added" };
+  }
+
+  private keep(edge: Edge, bit: number, payload: T): void {
+    let list = this.payloads.get(edge);
+    if (list === undefined) this.payloads.set(edge, (list = []));
+    list[DEP_BITS.indexOf(bit)] ??= payload;
+  }
+
+  /**
+   * Who added each step of a strong path: the payload of the bit the search could use there.
+   * The search (graph.ts strongPath) takes every bit a step allows and leaves it in the
+   * non-recursive state when any allowed bit ends in N; the bit credited is one of those.
+   */
+  private attribute(path: Edge[], rootOnlyXr: boolean): T[] {
+    let onlyXr = rootOnlyXr;
+    return path.map((e) => {
+      const allowed = onlyXr ? e.dep & ~(DEP_SR | DEP_SN) : e.dep;
+      const ends = allowed & (DEP_SN | DEP_EN);
+      onlyXr = ends === 0;
+      const used = ends !== 0 ? ends : allowed;
+      const list = this.payloads.get(e)!;
+      for (let i = 0; i < DEP_BITS.length; i++)
+        if ((used & DEP_BITS[i]!) !== 0 && list[i] !== undefined)
+          return list[i]!;
+      return list.find((p) => p !== undefined)!;
+    });
   }
 
   private node(id: string): number | undefined {

@@ -25,7 +25,10 @@ function create(): Core {
     tracking: { on: false },
     context,
     reporter,
-    validator: new Validator((data) => reporter.emit(data)),
+    validator: new Validator(
+      (data) => reporter.emit(data),
+      (report) => reporter.unthrown(report),
+    ),
     events: new EventClock(),
   };
 }

@@ -9,9 +9,9 @@
 // circular-dependency with the other isolates named on their links. So: process 1 takes A then B
 // (A → B, published), process 2 later takes B then A — process 2 reports at its acquisition of A
 // when A → B had arrived (the store loads what others published before the program starts), or
-// when A → B arrives, whichever is later. An edge refused here is not published (lockdep never
-// adds a closing edge), so one cycle is one report, by the isolate that closed it — two that
-// add opposite edges at the same moment each report when the other's arrives. A cycle of other
+// when A → B arrives, whichever is later. An edge whose cycle is reported here is not published
+// (lockdep never adds a closing edge), so one cycle is one report, by the isolate that closed it
+// — two that add opposite edges at the same moment each report when the other's arrives. A cycle of other
 // isolates' edges only is left to them: this run did not take part.
 //
 // Not proved: an edge refused here (it closed a cross-isolate cycle) stays in the validator's
@@ -55,11 +55,20 @@ export interface EdgeSink {
   publish(edge: SharedEdge): void;
 }
 
-/** How many classes and edges the shared graph keeps (`limits.shared*`). */
+/** How many classes and edges the shared graph keeps; past them an edge is counted unchecked. */
 export const SHARED_NODES = 0xffff;
+export const SHARED_EDGES = 1 << 18;
+/** The breadth-first search's bound, as the validator's (`limits.searchQueue`). */
+const SEARCH_QUEUE = 4096;
+
+function emptyGraph(): IdGraph<SharedEdge> {
+  return new IdGraph<SharedEdge>(SHARED_NODES, SEARCH_QUEUE, SHARED_EDGES);
+}
 
 export class SharedGraph {
-  private readonly graph = new IdGraph<SharedEdge>(SHARED_NODES);
+  private graph = emptyGraph();
+  /** Other isolates' edges the graph took, in order: what `forgetOwn` keeps. */
+  private foreign: SharedEdge[] = [];
   /** Edges offered that the graph could not take (full): what could not be checked. */
   unchecked = 0;
   received = 0;
@@ -74,13 +83,25 @@ export class SharedGraph {
   }
 
   /**
+   * tracker.reset(): this isolate forgets its own dependencies here as in its own graph (the
+   * store keeps them: other isolates saw those orders happen). Without this, a test that takes
+   * Q then P after a reset would have its edge refused against its own P → Q from before.
+   */
+  forgetOwn(): void {
+    this.graph = emptyGraph();
+    const kept = this.foreign;
+    this.foreign = [];
+    for (const edge of kept) this.offer(edge, () => []);
+  }
+
+  /**
    * A dependency this isolate just added: checked against the others', and published unless
    * it closed a cycle — that finding is this isolate's report, and like lockdep's closing
    * edge it is never added, so the other side does not report the same cycle again.
    */
   local(edge: SharedEdge, held: () => LockRef[]): ReportData | undefined {
     const { report, refused } = this.offer(edge, held);
-    const dep = edge.dep & ~refused;
+    const dep = report !== undefined ? edge.dep & ~refused : edge.dep;
     if (dep !== 0)
       this.sink.publish(dep === edge.dep ? edge : { ...edge, dep });
     return report;
@@ -109,6 +130,12 @@ export class SharedGraph {
         edge,
       );
       if (r.kind === "full" || r.kind === "overflow") this.unchecked++;
+      if (
+        (r.kind === "added" || r.kind === "widened") &&
+        edge.origin.id !== this.origin.id &&
+        this.foreign.at(-1) !== edge
+      )
+        this.foreign.push(edge);
       if (r.kind !== "cycle") continue;
       refused |= bit;
       if (report !== undefined) continue;

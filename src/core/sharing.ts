@@ -36,7 +36,8 @@ export function share(origin: Origin, sink: EdgeSink): Sharing {
   // starts; `connectStore` may be called mid-program) is published and checked now.
   for (const edge of validator.ownEdges(origin)) {
     const report = graph.local(edge, () => []);
-    if (report !== undefined) core.reporter.emit(report);
+    if (report !== undefined)
+      core.reporter.unthrown(core.reporter.emit(report));
   }
   return {
     origin,

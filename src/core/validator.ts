@@ -113,7 +113,11 @@ export class Validator {
   /** The lock instance data of the acquisition being validated (for the report's certainty). */
   private acquiring: LockMap | undefined;
 
-  constructor(private readonly emit: (data: ReportData) => Report) {}
+  constructor(
+    private readonly emit: (data: ReportData) => Report,
+    /** A finding no acquisition throws (policy `throw` prints it instead: policy.ts). */
+    private readonly unthrown: (report: Report) => void = () => {},
+  ) {}
 
   /**
    * The most common acquisition, without the general path's bookkeeping: subclass 0, no nest
@@ -417,28 +421,30 @@ export class Validator {
       event?: Trace | undefined;
       timeout: boolean;
     },
-  ): "ok" {
+  ): "ok" | "reported" {
     const existing = this.graph.edge(from, to);
     if (existing !== undefined) {
-      const widened = (existing.dep & bit) === 0;
+      // A new bit, or a bit only timed waits had made now made by an untimed one: news for
+      // the shared graph, where it may close a cycle the timed edge could not.
+      const news =
+        (existing.dep & bit) === 0 || (existing.timeout && !extra.timeout);
       existing.dep |= bit;
       if (!extra.timeout) existing.timeout = false;
-      if (widened) this.share(from, to, bit, trace, frame, extra);
-      return "ok";
+      return news ? this.share(from, to, bit, trace, frame, extra) : "ok";
     }
     if (this.graph.edgeCount >= this.limits.edges) {
       this.limit(frame, "edges", this.limits.edges);
       return "ok";
     }
     this.graph.add(from, to, bit, trace, extra);
-    this.share(from, to, bit, trace, frame, extra);
-    return "ok";
+    return this.share(from, to, bit, trace, frame, extra);
   }
 
   /**
    * A new dependency (or read/write bit of one) goes to the graph shared with other isolates,
    * when there is one; a cycle it closes through their edges is this acquisition's finding, as
-   * a local one would be (so `throw` breaks it here).
+   * a local one would be: "reported", so the chain is cached with it (a retry is refused
+   * again) and `throw` breaks it here.
    */
   private share(
     from: number,
@@ -447,9 +453,9 @@ export class Validator {
     trace: Trace,
     frame: Frame,
     extra: { start?: Trace | undefined; timeout: boolean },
-  ): void {
+  ): "ok" | "reported" {
     const shared = this.shared;
-    if (shared === undefined) return;
+    if (shared === undefined) return "ok";
     const classes = this.registry.classes;
     const report = shared.local(
       {
@@ -464,7 +470,9 @@ export class Validator {
       },
       () => heldRefs(frame),
     );
-    if (report !== undefined) this.finding = this.emit(report);
+    if (report === undefined) return "ok";
+    this.finding = this.emit(report);
+    return "reported";
   }
 
   /** This isolate's dependencies as the shared graph takes them (their tasks are not kept). */
@@ -491,7 +499,8 @@ export class Validator {
     if (shared === undefined) return;
     for (const edge of edges) {
       const report = shared.remote(edge);
-      if (report !== undefined) this.emit(report);
+      // No acquisition is there to throw it: under `throw` it is printed as one not thrown.
+      if (report !== undefined) this.unthrown(this.emit(report));
     }
   }
 
@@ -594,12 +603,15 @@ export class Validator {
       );
       return this.finding;
     }
-    this.insert(event.index, waited.index, depBit(0, 0), waitTrace, frame, {
-      start: traces.start,
-      event: eventTrace,
-      timeout,
-    });
-    return undefined;
+    const shared = this.insert(
+      event.index,
+      waited.index,
+      depBit(0, 0),
+      waitTrace,
+      frame,
+      { start: traces.start, event: eventTrace, timeout },
+    );
+    return shared === "reported" ? this.finding : undefined;
   }
 
   private callOrder(
@@ -861,6 +873,7 @@ export class Validator {
   }
 
   reset(): void {
+    this.shared?.forgetOwn();
     this.registry.reset();
     this.graph.reset();
     this.chains.reset();

@@ -51,7 +51,7 @@ export async function connectStore(
 
 /**
  * The register hook's store: `WAITGRAPH_STORE=redis://…`; unset, the threads of this process
- * (stores/threads.ts: a worker joins at once, the main thread when its first worker does);
+ * (stores/threads.ts: a worker joins at once, the main thread when its first worker starts);
  * `off`, none.
  */
 export async function connectFromEnvironment(
@@ -61,11 +61,9 @@ export async function connectFromEnvironment(
   if (url === "off") return undefined;
   if (url === undefined || url === "") {
     if (!isMainThread)
-      return connectStore(new ThreadStore(randomUUID())).catch(() => undefined);
+      return connectStore(new ThreadStore()).catch(() => undefined);
     const hub: ThreadHub = new ThreadHub(async () => {
-      await connectStore(
-        new ThreadStore(randomUUID(), false, THREAD_CHANNEL, hub),
-      );
+      await connectStore(new ThreadStore(THREAD_CHANNEL, () => hub.texts, hub));
     });
     return undefined;
   }
@@ -133,17 +131,16 @@ function originOfThisIsolate(): Origin {
 
 function handle(store: Store, sharing: Sharing): StoreHandle {
   let closed = false;
-  let flushing = false;
+  let flushed = false;
+  // Once per process: a store that keeps failing to take the outbox must not keep the process
+  // up beyond FLUSH_MS (beforeExit fires again each time the loop drains).
   const beforeExit = (): void => {
-    if (flushing || closed) return;
+    if (flushed || closed) return;
     const s = store.status();
     if (s.queued === 0 || !s.online) return;
-    flushing = true;
+    flushed = true;
     const hold = setTimeout(() => {}, FLUSH_MS);
-    void store.flush(FLUSH_MS).finally(() => {
-      clearTimeout(hold);
-      flushing = false;
-    });
+    void store.flush(FLUSH_MS).finally(() => clearTimeout(hold));
   };
   const exit = (): void => {
     const s = store.status();
@@ -174,10 +171,9 @@ function handle(store: Store, sharing: Sharing): StoreHandle {
 /** What the store could not do for this run, in one line; undefined when it did everything. */
 export function unchecked(s: StoreStatus): string | undefined {
   const lost = s.queued + s.dropped;
-  if (lost === 0 && (s.online || s.sent > 0 || s.received > 0))
-    return undefined;
+  if (lost === 0 && s.reached) return undefined;
   const why = s.lastError !== undefined ? ` (${s.lastError})` : "";
-  const never = s.sent === 0 && s.received === 0 && !s.online;
+  const never = !s.reached;
   return (
     `the store ${s.url} was ${never ? "never reached" : "unreachable at the end"}${why}: ` +
     `${lost} of this process's dependencies were not shared, so other processes did not check them` +

@@ -51,6 +51,7 @@ export class MemoryStore implements Store {
     if (this.closed || this.state.online) return;
     if (this.hub.down) return this.retryLater();
     this.state.online = true;
+    this.state.reached = true;
     this.deliverTexts([...this.hub.entries.values()]);
     this.unlisten = this.hub.listen(this.listener);
     this.send();

@@ -156,6 +156,7 @@ export class RedisStore implements Store {
       await this.load(writer);
       if (epoch !== this.epoch) return;
       this.state.online = true;
+      this.state.reached = true;
       this.state.lastError = undefined;
       void this.send();
       void this.read(reader, from, epoch);
@@ -236,16 +237,21 @@ export class RedisStore implements Store {
     this.sending = true;
     try {
       for (let edge; (edge = this.outbox[0]) !== undefined;) {
-        await writer.sendCommand([
-          "EVAL",
-          WRITE,
-          "2",
-          this.hash,
-          this.stream,
-          edgeField(edge),
-          encode(edge),
-          String(this.options.streamLength ?? 10_000),
-        ]);
+        // A server that accepts the connection and never answers (stopped, overloaded) must
+        // not keep an edge "being sent" for ever: past the timeout it is an outage.
+        await withTimeout(
+          writer.sendCommand([
+            "EVAL",
+            WRITE,
+            "2",
+            this.hash,
+            this.stream,
+            edgeField(edge),
+            encode(edge),
+            String(this.options.streamLength ?? 10_000),
+          ]),
+          this.options.connectTimeout ?? 1000,
+        );
         this.outbox.shift();
         this.state.sent++;
       }
@@ -290,7 +296,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`no connection within ${ms} ms`)),
+      () => reject(new Error(`no answer within ${ms} ms`)),
       ms,
     );
     timer.unref();

@@ -11,6 +11,8 @@ export interface StoreStatus {
   /** Where it is, without credentials. */
   readonly url: string;
   online: boolean;
+  /** It was online at some point of this run. */
+  reached: boolean;
   /** This process's edges: written to the store, waiting in the outbox, dropped (outbox full). */
   sent: number;
   queued: number;
@@ -44,6 +46,7 @@ export function newStatus(url: string): StoreStatus {
   return {
     url,
     online: false,
+    reached: false,
     sent: 0,
     queued: 0,
     dropped: 0,

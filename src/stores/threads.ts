@@ -1,86 +1,102 @@
 // Worker threads of one process share one graph, with no store and no code: every thread under
 // the register hook (a worker inherits it with `execArgv`) joins one BroadcastChannel.
 //
-//   ThreadHub    the main thread's keeper: it hears every thread's dependencies and keeps them,
-//                so a worker started later gets them all before its program runs (the hook
-//                awaits the answer to its hello), even from threads that have ended.
+//   ThreadHub    the main thread's keeper: it hears every thread's dependencies and keeps them
+//                in the process's worker environment data (worker_threads.setEnvironmentData),
+//                which Node copies into each worker as it is constructed. So a worker started
+//                later has them all at its first acquisition — even from threads that have ended
+//                — without waiting for the main thread: a busy main loop delays no worker.
 //   ThreadStore  a thread's side, a Store like Redis's: publishes its new dependencies on the
 //                channel and receives everyone else's live.
 //
 // Why a channel, not a SharedArrayBuffer table (DESIGN's sketch): it is the Store contract the
-// Redis store keeps, so one shared graph and one compliance suite serve threads and processes;
-// a worker checks against every dependency published before it started at its first
-// acquisition, as a process does. What it gives up: a dependency two running threads add at the
-// same moment is checked by each when the other's arrives (a message later), not at once.
+// Redis store keeps, so one shared graph and one compliance suite serve threads and processes.
+// What it gives up: a dependency two running threads add at the same moment is checked by each
+// when the other's arrives (a message later), not at once; and a worker constructed before the
+// main thread's loop has handled a message another worker just sent starts without that one and
+// receives it live.
 //
-// The main thread takes part only once a worker has said hello: until then it pays for nothing
-// but an idle, unref'd channel; when it joins, its graph so far is published (sharing.ts).
-import { BroadcastChannel, isMainThread } from "node:worker_threads";
+// The main thread takes part only from its first worker on (process 'worker' event): until
+// then it pays for nothing but an idle, unref'd channel; when it joins, its graph so far is
+// published (sharing.ts).
+import {
+  BroadcastChannel,
+  getEnvironmentData,
+  isMainThread,
+  setEnvironmentData,
+} from "node:worker_threads";
 import type { SharedEdge } from "../core/sharing.js";
 import { newStatus, type Store, type StoreStatus } from "./store.js";
 import { decode, edgeField, encode } from "./wire.js";
 
 export const THREAD_CHANNEL = "waitgraph.threads/v1";
 
-/** How long a worker's hook waits for the main thread's answer before its program starts. */
-export const HELLO_MS = 2000;
+/** Entries the hub keeps (and each worker is handed): the shared graph's own bound. */
+export const HUB_LIMIT = 1 << 18;
 
-type Message =
-  | { t: "edge"; field: string; text: string }
-  | { t: "hello"; from: string }
-  | { t: "history"; to: string; texts: string[] };
+interface EdgeMessage {
+  t: "edge";
+  field: string;
+  text: string;
+}
 
-function isMessage(x: unknown): x is Message {
-  const m = x as Partial<Record<string, unknown>> | null;
-  return typeof m === "object" && m !== null && typeof m["t"] === "string";
+function isEdgeMessage(x: unknown): x is EdgeMessage {
+  const m = x as Partial<EdgeMessage> | null;
+  return (
+    typeof m === "object" &&
+    m !== null &&
+    m.t === "edge" &&
+    typeof m.field === "string" &&
+    typeof m.text === "string"
+  );
+}
+
+function internal(worker: unknown): boolean {
+  const c = (worker as { constructor?: { name?: unknown } } | null)
+    ?.constructor;
+  return c?.name === "InternalWorker";
 }
 
 export class ThreadHub {
-  private readonly entries = new Map<string, string>();
+  private readonly fields = new Set<string>();
+  /** Handed to every worker at its construction (environment data is copied then). */
+  readonly texts: string[] = [];
   private readonly channel: BroadcastChannel;
-  private joined = false;
+  private readonly join: (worker?: unknown) => void;
 
   constructor(
-    /** Called at the first hello, before it is answered: the main thread joins then. */
-    private readonly onFirstWorker: () => Promise<void>,
-    name = THREAD_CHANNEL,
+    /** Called once, when the first worker is started: the main thread joins then. */
+    onFirstWorker: () => Promise<void>,
+    readonly name = THREAD_CHANNEL,
   ) {
     this.channel = new BroadcastChannel(name);
     this.channel.unref();
-    this.channel.onmessage = (event) => void this.heard(event);
+    this.channel.onmessage = (event) => {
+      const m = (event as { data?: unknown }).data;
+      if (isEdgeMessage(m)) this.keep(m.field, m.text);
+    };
+    setEnvironmentData(name, this.texts);
+    // The main thread shares through another store already (connectStore in code), or some
+    // other failure: its workers still share among themselves. Nothing here may reach the program.
+    this.join = (worker?: unknown) => {
+      // Node's own threads (the module hooks' InternalWorker) raise the event too.
+      if (internal(worker)) return;
+      process.removeListener("worker", this.join);
+      void onFirstWorker().catch(() => {});
+    };
+    process.on("worker", this.join);
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** The main thread's own dependencies, kept at once (the channel would bring them a tick late). */
+  /** The main thread's own dependencies are kept at once (the channel would bring them later). */
   keep(field: string, text: string): void {
-    if (!this.entries.has(field)) this.entries.set(field, text);
+    if (this.fields.has(field) || this.texts.length >= HUB_LIMIT) return;
+    this.fields.add(field);
+    this.texts.push(text);
   }
 
   close(): void {
+    process.removeListener("worker", this.join);
     this.channel.close();
-  }
-
-  private async heard(event: unknown): Promise<void> {
-    const m = (event as { data?: unknown }).data;
-    if (!isMessage(m)) return;
-    if (m.t === "edge" && typeof m.field === "string")
-      this.keep(m.field, m.text);
-    else if (m.t === "hello") {
-      if (!this.joined) {
-        this.joined = true;
-        // The main thread shares through another store already (connectStore in code): its
-        // workers still get what the hub heard. Nothing here may reach the program.
-        await this.onFirstWorker().catch(() => {});
-      }
-      this.channel.postMessage({
-        t: "history",
-        to: m.from,
-        texts: [...this.entries.values()],
-      } satisfies Message);
-    }
   }
 }
 
@@ -92,11 +108,10 @@ export class ThreadStore implements Store {
   private closed = false;
 
   constructor(
-    /** Unique per thread: the hello's answer is addressed to it. */
-    private readonly id: string,
-    /** Waits for the hub's history (a worker); the main thread's store has the hub beside it. */
-    private readonly askHistory = !isMainThread,
-    private readonly name = THREAD_CHANNEL,
+    readonly name = THREAD_CHANNEL,
+    /** What was published before this thread joined: a worker's copy of the hub's entries. */
+    private readonly history: () => unknown = () =>
+      isMainThread ? undefined : getEnvironmentData(name),
     /** The main thread's hub, beside its own store. */
     private readonly hub?: ThreadHub,
   ) {}
@@ -106,30 +121,16 @@ export class ThreadStore implements Store {
     const channel = new BroadcastChannel(this.name);
     channel.unref();
     this.channel = channel;
-    let answered: (() => void) | undefined;
     channel.onmessage = (event) => {
       const m = (event as { data?: unknown }).data;
-      if (!isMessage(m)) return;
-      if (m.t === "edge") this.receive([m.text]);
-      else if (m.t === "history" && m.to === this.id) {
-        this.receive(m.texts);
-        answered?.();
-      }
+      if (isEdgeMessage(m)) this.receive([m.text]);
     };
+    const history = this.history();
+    if (Array.isArray(history))
+      this.receive(history.filter((t): t is string => typeof t === "string"));
     this.state.online = true;
+    this.state.reached = true;
     for (const edge of this.pending.splice(0)) this.publish(edge);
-    if (!this.askHistory) return;
-    // A ref'd timer holds the thread while it waits (the channel is unref'd).
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await new Promise<void>((resolve) => {
-      answered = resolve;
-      timer = setTimeout(() => {
-        this.state.lastError = `no answer from the main thread within ${HELLO_MS} ms (is it under the register hook?)`;
-        resolve();
-      }, HELLO_MS);
-      channel.postMessage({ t: "hello", from: this.id } satisfies Message);
-    });
-    clearTimeout(timer);
   }
 
   publish(edge: SharedEdge): void {
@@ -145,11 +146,13 @@ export class ThreadStore implements Store {
     const field = edgeField(edge);
     const text = encode(edge);
     this.hub?.keep(field, text);
-    this.channel.postMessage({ t: "edge", field, text } satisfies Message);
+    this.channel.postMessage({ t: "edge", field, text } satisfies EdgeMessage);
     this.state.sent++;
   }
 
+  /** Posted messages are on their way at once; this waits a turn, for the channel to bring them. */
   async flush(): Promise<number> {
+    await new Promise((resolve) => setTimeout(resolve, 1));
     return 0;
   }
 
@@ -167,7 +170,7 @@ export class ThreadStore implements Store {
   private receive(texts: string[]): void {
     const edges: SharedEdge[] = [];
     for (const text of texts) {
-      const edge = typeof text === "string" ? decode(text) : undefined;
+      const edge = decode(text);
       if (edge === undefined) this.state.unreadable++;
       else edges.push(edge);
     }

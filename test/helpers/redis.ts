@@ -13,6 +13,8 @@ import { createServer } from "node:net";
 export interface Redis {
   readonly url: string;
   readonly port: number;
+  /** The server's process id (to stop it with SIGSTOP: a server that accepts and never answers). */
+  readonly pid: number;
   /** Stops the server (SIGTERM, then waits for its exit). Safe to call twice. */
   stop(): Promise<void>;
   /** Stops it and starts it again on the same port: a store outage and its end. */
@@ -48,6 +50,9 @@ export async function startRedis(): Promise<Redis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child.pid ?? 0;
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -178,6 +178,25 @@ describe("processes sharing one graph through Redis", { skip }, () => {
     }
   });
 
+  it("a server that stops answering mid-run does not keep the process up: it ends within the flush bound and says what was not shared", async () => {
+    const started = Date.now();
+    try {
+      const r = await node(["test/fixtures/store/store-stops-answering.mjs"], {
+        WAITGRAPH_STORE: `${redis.url}?key=stops`,
+        REDIS_PID: String(redis.pid),
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "done\n");
+      assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
+      assert.match(
+        r.stderr,
+        /waitgraph: the store \S+ was unreachable at the end \(no answer within 1000 ms\): 1 of this process's dependencies were not shared/,
+      );
+    } finally {
+      process.kill(redis.pid, "SIGCONT");
+    }
+  });
+
   it("a store that is down loses nothing local: the process's own inversion is still reported", async () => {
     const r = await node(
       [

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
 import {
+  Completion,
   DeadlockError,
   Mutex,
   RwLock,
@@ -13,6 +14,7 @@ import {
   type StoreHandle,
 } from "../../src/index.js";
 import { DEP_EN, DEP_SR } from "../../src/core/graph.js";
+import { core } from "../../src/core/instance.js";
 import { MemoryHub, MemoryStore } from "../../src/stores/memory.js";
 import { edge } from "./compliance.js";
 
@@ -234,5 +236,81 @@ test("the edge that closed a cross-process cycle is not published: one cycle, on
   assert.ok(
     !published.some((e) => e.from.name === b && e.to.name === a),
     "B → A stays out of the store",
+  );
+});
+
+test("a dependency first made by a timed wait, then by an untimed one: the untimed one is shared and closes the cycle", async () => {
+  const { a, b } = names();
+  // The other process: raising C's event needs M (C → M, an event edge).
+  publish(b, a);
+  await settle();
+  const M = new Mutex({ key: a });
+  const C = new Completion({ key: b });
+  const waitHolding = async (timeout?: number) => {
+    const release = await M.acquire();
+    const waiting = C.wait(timeout === undefined ? {} : { timeout });
+    C.complete();
+    await waiting;
+    release();
+  };
+  await waitHolding(1000);
+  assert.deepEqual(circular(), [], "a timed wait can delay, not deadlock");
+  await waitHolding();
+  const [r] = circular();
+  assert.ok(r, "the untimed M → C closes C → M from the other process");
+  assert.deepEqual(r.processes, ["other[1]@host"]);
+});
+
+test("under throw, the acquisition refused for a cross-process cycle is refused again when retried", async () => {
+  const { a, b } = names();
+  publish(a, b);
+  await settle();
+  tracker.configure({ policy: "throw" });
+  const B = new Mutex({ key: b });
+  const A = new Mutex({ key: a });
+  const release = await B.acquire();
+  await assert.rejects(A.acquire(), DeadlockError);
+  await assert.rejects(
+    A.acquire(),
+    DeadlockError,
+    "the chain keeps its finding",
+  );
+  release();
+});
+
+test("under throw, a cycle found when another process's edge arrives is printed (nothing can throw it)", async () => {
+  const { a, b } = names();
+  await nested(new Mutex({ key: b }), new Mutex({ key: a }));
+  tracker.configure({ policy: "throw" });
+  const written: string[] = [];
+  const write = core.reporter.write;
+  core.reporter.write = (text) => written.push(text);
+  try {
+    publish(a, b);
+    await settle();
+  } finally {
+    core.reporter.write = write;
+  }
+  assert.equal(circular().length, 1);
+  assert.equal(written.length, 1);
+  assert.match(written[0]!, /WARNING: possible circular locking dependency/);
+});
+
+test("after tracker.reset() this process's old dependencies no longer refuse its new ones, and the new ones are shared", async () => {
+  const { a, b } = names();
+  const P = new Mutex({ key: a });
+  const Q = new Mutex({ key: b });
+  await nested(P, Q);
+  tracker.reset();
+  await nested(Q, P);
+  await settle();
+  assert.deepEqual(circular(), []);
+  const published = [...hub.entries.values()].map(
+    (text) =>
+      JSON.parse(text) as { from: { name: string }; to: { name: string } },
+  );
+  assert.ok(
+    published.some((e) => e.from.name === b && e.to.name === a),
+    "Q → P reached the store",
   );
 });
