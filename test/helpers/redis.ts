@@ -26,7 +26,7 @@ export function redisMissing(): string | undefined {
   if (probe.error === undefined && probe.status === 0) return undefined;
   const why =
     "redis-server is not on the PATH (Debian: apt-get install redis-server)";
-  if (process.env.CI !== undefined && process.env.CI !== "")
+  if (process.env["CI"] !== undefined && process.env["CI"] !== "")
     throw new Error(`${why}; under CI it must be installed`);
   return why;
 }
