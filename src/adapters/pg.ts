@@ -316,7 +316,9 @@ function holdUntilRelease(
       released = true;
       lockRelease(hold);
       const session = sessionOf(client);
-      if (args[0] !== undefined && args[0] !== false) session.close();
+      // pg-pool destroys the connection on a truthy argument (`_release`: `if (err || …)`);
+      // pool.query releases with its query's error, null on success.
+      if (args[0]) session.close();
       else session.endTransaction();
     }
     release.apply(this, args);

@@ -425,6 +425,40 @@ describe(
       ]);
     });
 
+    it("leaves a key untracked when advisoryClass throws, and the query runs", async () => {
+      const pool = makePool(1, {
+        advisoryClass: () => {
+          throw new Error("no class");
+        },
+      });
+      await withClient(pool, async (c) => {
+        const { rows } = await c.query("select pg_try_advisory_lock(1) as got");
+        assert.deepEqual(rows, [{ got: true }]);
+        assert.deepEqual(advisoryHeld(), []);
+        await c.query("select pg_advisory_unlock(1)");
+      });
+      assert.deepEqual(
+        tracker.reports().map((r) => r.kind),
+        ["internal-error"],
+      );
+    });
+
+    it("with tracking off, runs advisory queries as pg alone does and holds nothing", async () => {
+      const pool = makePool(1);
+      tracker.configure({ enabled: false });
+      try {
+        await withClient(pool, async (c) => {
+          await c.query("select pg_advisory_lock(1)");
+          await c.query("select pg_advisory_lock(2)");
+          assert.deepEqual(heldLocks(), []);
+          await c.query("select pg_advisory_unlock_all()");
+        });
+      } finally {
+        tracker.configure({ enabled: true });
+      }
+      assertGraph([]);
+    });
+
     it("leaves an undecodable advisory query untracked", async () => {
       const pool = makePool(1);
       await withClient(pool, async (c) => {
@@ -440,6 +474,8 @@ describe(
       await pool.query("select pg_advisory_lock(1)");
       assert.deepEqual(advisoryHeld(), ["pg advisory 1"]);
       await pool.query("select pg_advisory_lock(2)"); // the same connection (a pool of one)
+      // pg-pool released the client after each query (with a null error): the locks stay.
+      assert.deepEqual(advisoryHeld(), ["pg advisory 1", "pg advisory 2"]);
       await pool.query("select pg_advisory_unlock(2)");
       await pool.query("select pg_advisory_unlock(1)");
       assert.deepEqual(advisoryHeld(), []);

@@ -268,6 +268,21 @@ for (const api of apis)
       await redlock.release(a);
     });
 
+    it("with tracking off, acquires and releases as redlock alone does and holds nothing", async () => {
+      const redlock = api.make();
+      tracker.configure({ enabled: false });
+      try {
+        const a = await redlock.acquire(["a"], 5_000);
+        const b = await redlock.acquire(["b"], 5_000);
+        assert.deepEqual(held(), []);
+        await redlock.release(b);
+        await redlock.release(a);
+      } finally {
+        tracker.configure({ enabled: true });
+      }
+      assertGraph([]);
+    });
+
     it("groups resources with resourceClass; ungrouped, two accounts are two classes", async () => {
       const grouped = track(
         api.name === "redlock 4"
