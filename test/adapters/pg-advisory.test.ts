@@ -201,6 +201,35 @@ describe(
       assertGraph(["db -> pg advisory 1", "pg advisory 1 -> pg advisory 2"]);
     });
 
+    it("shows a waiting pg_advisory_lock in the live wait-for graph until PostgreSQL grants it", async () => {
+      const pool = makePool(2);
+      const holder = await (async () => {
+        const o = await pool.connect();
+        await o.query("select pg_advisory_lock(1)");
+        return o;
+      })();
+      const waiter = await pool.connect();
+      try {
+        const granted = waiter.query("select pg_advisory_lock(1)");
+        // PostgreSQL has it queued: wait for pg_locks to say so (no sleep, a poll of the server).
+        for (;;) {
+          const { rows } = await holder.query<{ n: string }>(
+            "select count(*) as n from pg_locks where locktype = 'advisory' and not granted",
+          );
+          if (Number(rows[0]?.n) > 0) break;
+        }
+        const blocked = tracker.dump().flows.map((f) => f.waitsFor.name);
+        assert.deepEqual(blocked, ["pg advisory 1"]);
+        await holder.query("select pg_advisory_unlock(1)");
+        await granted;
+        assert.deepEqual(tracker.dump().flows, []);
+        await waiter.query("select pg_advisory_unlock(1)");
+      } finally {
+        waiter.release();
+        holder.release();
+      }
+    });
+
     it("holds nothing for a try-lock that fails; a try-lock that succeeds is held", async () => {
       const pool = makePool(2);
       // Another flow's session holds 1 (an async helper keeps its holds to itself).
