@@ -37,6 +37,7 @@ import { instrumentPg } from "./pg.js";
 import { instrumentGenericPool } from "./generic-pool.js";
 import { instrumentTarn } from "./tarn.js";
 import { instrumentKnex } from "./knex.js";
+import { instrumentRedlock } from "./redlock.js";
 import * as loaderHooks from "./loader-hooks.js";
 
 export interface Instrumentation {
@@ -67,6 +68,8 @@ export const instrumentations: ReadonlyMap<string, Instrumentation> = new Map<
   ["generic-pool", { instrument: instrumentGenericPool }],
   ["tarn", { instrument: instrumentTarn }],
   ["knex", { instrument: instrumentKnex }],
+  // redlock 4 is CommonJS (the module is the constructor); redlock 5 also ships an ES module.
+  ["redlock", { instrument: instrumentRedlock, esm: ["default"] }],
 ]);
 
 /**

@@ -10,7 +10,12 @@
 // task: a permit released elsewhere stops counting everywhere. `pool.query()` is a checkout of
 // its own for the length of one query, validated at the user's call. The pool is returned as it
 // was given, with its own `connect`, `query` and clients' `release` reporting through the seam.
+//
+// Advisory locks (`select pg_advisory_lock($1)` …) on the clients it hands out, and through
+// `pool.query`, are lock classes of their own: ./pg-advisory.ts. `trackClient` does the same
+// for a `pg.Client` used without a pool.
 import {
+  tracking,
   lockAbandoned,
   lockGranted,
   lockPending,
@@ -22,6 +27,7 @@ import {
   type HeldLock,
 } from "../core/seam.js";
 import { DeadlockError, expected } from "../core/errors.js";
+import { readOptions } from "../core/arguments.js";
 import type { Skip } from "../core/lock-class.js";
 import {
   checkPoolOptions,
@@ -29,8 +35,28 @@ import {
   isTracked,
   markTracked,
   permitsFor,
+  POOL_OPTION_KEYS,
   type PoolOptions,
 } from "./permits.js";
+import {
+  ask,
+  checkAdvisoryClass,
+  failed,
+  pending,
+  sessionOf,
+  type AdvisoryClass,
+} from "./pg-advisory.js";
+import {
+  answering,
+  offerRelay,
+  poolAdvisory,
+  queryParts,
+  refuse,
+  relayed,
+  takeRelay,
+  watchClient,
+  type Relay,
+} from "./pg-client.js";
 import {
   isClassWith,
   standsFor,
@@ -38,7 +64,40 @@ import {
   unrecognised,
 } from "./instrument/exports.js";
 
-export type { PoolOptions };
+export type { PoolOptions, AdvisoryClass };
+
+/** trackPool's options: the pool's class (PoolOptions), and how advisory keys make classes. */
+export interface PgPoolOptions extends PoolOptions {
+  /**
+   * Groups advisory lock keys into classes: called with a key as text (`"42"`, or `"1,2"` for
+   * the two-int form), it returns the class name (`pg advisory <name>`), or undefined for the
+   * key's own class (`pg advisory 42`).
+   */
+  advisoryClass?: AdvisoryClass;
+}
+
+/** trackClient's options. */
+export interface PgClientOptions {
+  advisoryClass?: AdvisoryClass;
+}
+
+/** The advisory class function of each tracked pool (read at each query). */
+const advisoryOf = new WeakMap<object, AdvisoryClass | undefined>();
+
+/** Splits trackPool's options into the pool's class options and `advisoryClass`. */
+function checkPgOptions(options: PgPoolOptions | undefined): {
+  pool: PoolOptions | undefined;
+  advisoryClass: AdvisoryClass | undefined;
+} {
+  const o = readOptions(options, [...POOL_OPTION_KEYS, "advisoryClass"]);
+  if (o === undefined) return { pool: undefined, advisoryClass: undefined };
+  checkAdvisoryClass(o.advisoryClass);
+  const { advisoryClass, ...pool } = o;
+  return {
+    pool: checkPoolOptions(Object.keys(pool).length === 0 ? undefined : pool),
+    advisoryClass,
+  };
+}
 
 /** What waitgraph needs of a `pg.Pool` (structural: pg itself is an optional peer). */
 export interface PgPoolLike {
@@ -64,7 +123,7 @@ type Query = (this: unknown, ...args: unknown[]) => unknown;
  */
 export function trackPool<P extends PgPoolLike>(
   pool: P,
-  options?: PoolOptions,
+  options?: PgPoolOptions,
 ): P {
   return track(pool, options, trackPool, true);
 }
@@ -112,12 +171,14 @@ function isPgPool(value: unknown): value is PgPoolLike {
 
 function track<P extends PgPoolLike>(
   pool: P,
-  options: PoolOptions | undefined,
+  given: PgPoolOptions | undefined,
   skip: Skip,
   explicit: boolean,
 ): P {
   if (!isPgPool(pool)) throw expected("pool", "a pg.Pool", pool);
-  options = checkPoolOptions(options);
+  const { pool: options, advisoryClass } = checkPgOptions(given);
+  if (!advisoryOf.has(pool) || advisoryClass !== undefined)
+    advisoryOf.set(pool, advisoryClass);
   const made = permitsFor(
     pool,
     options,
@@ -130,8 +191,12 @@ function track<P extends PgPoolLike>(
   const permits = made;
   const connect = pool.connect as unknown as Connect;
   const query = pool.query as unknown as Query;
+  const classOf = (): AdvisoryClass | undefined => advisoryOf.get(pool);
 
   function connectTracked(this: unknown, callback?: ConnectCallback): unknown {
+    const relay = takeRelay();
+    if (relay !== undefined && typeof callback === "function")
+      callback = relayed(relay, watching(callback));
     const attempt = permits.attempt();
     if (attempt instanceof DeadlockError) {
       if (typeof callback !== "function") return Promise.reject(attempt);
@@ -151,7 +216,7 @@ function track<P extends PgPoolLike>(
           runAsSubmitter(frame, undefined, () => callback(error, client, done));
           return;
         }
-        const release = holdUntilRelease(pool, client!, hold);
+        const release = holdUntilRelease(pool, client!, hold, classOf);
         lockGranted(hold);
         runAsSubmitter(frame, hold, () => callback(error, client, release));
       });
@@ -159,7 +224,7 @@ function track<P extends PgPoolLike>(
     }
     const granted = (connect.call(this) as Promise<PgClient>).then(
       (client) => {
-        holdUntilRelease(pool, client, hold);
+        holdUntilRelease(pool, client, hold, classOf);
         lockGranted(hold);
         return client;
       },
@@ -174,6 +239,14 @@ function track<P extends PgPoolLike>(
     return granted;
   }
 
+  /** The client a checkout hands out watches its advisory queries. */
+  function watching(callback: ConnectCallback): ConnectCallback {
+    return (error, client, done) => {
+      if (client !== undefined && client !== null) watchClient(client, classOf);
+      callback(error, client, done);
+    };
+  }
+
   function queryTracked(this: unknown, ...args: unknown[]): unknown {
     if (typeof args[0] === "function") return query.apply(this, args);
     const attempt = permits.attempt();
@@ -184,8 +257,37 @@ function track<P extends PgPoolLike>(
       process.nextTick(callback, attempt);
       return undefined;
     }
+    const op = poolAdvisory(args);
+    const asked = op === undefined ? undefined : ask(op, undefined, classOf());
+    if (asked instanceof DeadlockError) {
+      if (attempt !== undefined) lockAbandoned(attempt);
+      return refuse(asked, args, queryParts(args).callbackAt);
+    }
     // pg-pool's query checks out through this.connect(), which takes the attempt made here.
-    return permits.withAttempt(attempt, () => query.apply(this, args));
+    if (asked === undefined)
+      return permits.withAttempt(attempt, () => query.apply(this, args));
+    // The checkout's client tells the relay which session ran it; the lock is the caller's.
+    const relay: Relay = { session: undefined };
+    const { callbackAt } = queryParts(args);
+    if (callbackAt !== -1)
+      args[callbackAt] = answering(
+        asked,
+        () => relay.session,
+        true,
+        args[callbackAt] as (error: unknown, result?: unknown) => void,
+      );
+    let sent: unknown;
+    offerRelay(relay);
+    try {
+      sent = permits.withAttempt(attempt, () => query.apply(this, args));
+    } catch (error) {
+      failed(asked);
+      throw error;
+    } finally {
+      offerRelay(undefined);
+    }
+    if (callbackAt !== -1) return sent;
+    return pending(asked, sent as Promise<unknown>, () => relay.session, true);
   }
 
   defineMethod(pool, "connect", connectTracked);
@@ -193,12 +295,19 @@ function track<P extends PgPoolLike>(
   return pool;
 }
 
-/** Wraps this checkout's `client.release` (pg-pool sets a new one per checkout). */
+/**
+ * Wraps this checkout's `client.release` (pg-pool sets a new one per checkout). Releasing ends
+ * the client's transaction-level advisory locks; a release with an error (or `true`) destroys
+ * the connection and ends its session-level locks too — a plain release leaves those on the
+ * pooled connection, as PostgreSQL does, and the flow that took them keeps holding them.
+ */
 function holdUntilRelease(
   pool: object,
   client: PgClient,
   hold: HeldLock,
+  classOf: () => AdvisoryClass | undefined,
 ): (...args: unknown[]) => void {
+  watchClient(client, classOf);
   const release = client.release;
   let released = false;
   const tracked = function (this: unknown, ...args: unknown[]): void {
@@ -206,6 +315,11 @@ function holdUntilRelease(
     else {
       released = true;
       lockRelease(hold);
+      const session = sessionOf(client);
+      // pg-pool destroys the connection on a truthy argument (`_release`: `if (err || …)`);
+      // pool.query releases with its query's error, null on success.
+      if (args[0]) session.close();
+      else session.endTransaction();
     }
     release.apply(this, args);
   };
@@ -214,6 +328,43 @@ function holdUntilRelease(
 }
 
 function noop(): void {}
+
+/** What waitgraph needs of a `pg.Client`. */
+export interface PgClientLike {
+  query(...args: never[]): unknown;
+  connect(...args: never[]): unknown;
+  end(...args: never[]): unknown;
+}
+
+/**
+ * Tracks the advisory locks of a `pg.Client` used without a pool and returns it. Its session
+ * ends (every advisory lock it holds) at `client.end()` or when its connection closes.
+ */
+export function trackClient<C extends PgClientLike>(
+  client: C,
+  options?: PgClientOptions,
+): C {
+  if (
+    typeof client !== "object" ||
+    client === null ||
+    typeof client.query !== "function" ||
+    typeof client.connect !== "function" ||
+    typeof client.end !== "function" ||
+    "waitingCount" in client
+  )
+    throw expected("client", "a pg.Client", client);
+  const o = readOptions(options, ["advisoryClass"]);
+  checkAdvisoryClass(o?.advisoryClass);
+  const classOf = o?.advisoryClass;
+  if (!tracking.on) return client;
+  watchClient(client, () => classOf);
+  const end = client.end as unknown as (...args: unknown[]) => unknown;
+  defineMethod(client, "end", function (this: unknown, ...args: unknown[]) {
+    sessionOf(client).close();
+    return end.apply(this, args);
+  });
+  return client;
+}
 
 /** The pool gives up a checkout after `connectionTimeoutMillis` (0 or unset: never). */
 function timesOut(pool: unknown): boolean {

@@ -66,6 +66,15 @@ it("tracks pg, knex, generic-pool and tarn pools as the program makes them, and 
       child.stderr.includes(site(marker)),
       `${marker}:\n${child.stderr}`,
     );
+  // The advisory keys of a pool register tracked: one circular dependency, at its line.
+  assert.equal(
+    child.stderr.split("possible circular locking dependency detected").length -
+      1,
+    1,
+    child.stderr,
+  );
+  assert.ok(child.stderr.includes(site("ADVISORY pg")), child.stderr);
+  assert.ok(child.stderr.includes("(pg advisory 1)"), child.stderr);
   // The knex pool's class is the user's knex() call, not tarn's construction inside knex.
   assert.ok(child.stderr.includes(`(knex@${site("// KNEX")}`), child.stderr);
   assert.doesNotMatch(child.stderr, /tarn@node_modules/);

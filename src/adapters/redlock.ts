@@ -1,0 +1,556 @@
+// waitgraph/adapters/redlock: Redis distributed locks (the `redlock` package) reporting to
+// waitgraph. Each resource is a lock class with a stable string key, `redlock <resource>`, so
+// that every process names it the same way (their graphs merge with `waitgraph merge`).
+//
+//   import Redlock from "redlock";
+//   import { track } from "waitgraph/adapters/redlock";
+//   const redlock = track(new Redlock([redis]));
+//   const lock = await redlock.acquire(["account:1"], 5_000); // holds `redlock account:1`
+//   await redlock.acquire(["account:2"], 5_000);               // account:1 → account:2
+//
+// Both APIs users run are tracked, told apart by shape: redlock 4 (`latest` on npm; callback or
+// promise `lock(resource, ttl)` / `acquire`, `lockWithOptions`, `unlock(lock)` / `release`,
+// `lock.unlock()`, `extend`) and redlock 5 (the TypeScript rewrite on ioredis; `acquire(
+// resources, duration)`, `release(lock)`, `lock.release()`, `extend`, `using(resources,
+// duration, fn)` — which acquires and releases through the two tracked methods).
+//
+// How redlock maps to lockdep:
+//
+//  * An acquisition is validated when it is asked for, before any retry waits: taking B while
+//    holding A records A → B. A resource taken again by the flow that holds it is
+//    recursive-locking: redlock is not re-entrant, the second acquisition retries until the
+//    first one's TTL runs out, or fails.
+//  * Several resources in one acquisition are set by one Lua script, all or none: the flow
+//    never holds one of them while waiting for another. So no order is recorded between
+//    resources taken together (`acquire([a, b])` and later `acquire([b, a])` is no cycle);
+//    each is ordered after what the flow already held, and what the flow takes while holding
+//    the lock is ordered after each of them.
+//  * The awaiting flow holds every resource from the grant until `release` / `unlock` is
+//    called (the release is counted when asked for, as the pools' release is). A failed
+//    acquisition — retries exhausted — holds nothing.
+//  * TTL: a lock may expire in Redis without being released (a stalled holder). waitgraph
+//    keeps the hold until release: the order the code intended is what the graph records, and
+//    an expiry is no event waitgraph sees. `extend` changes nothing (redlock 5's extend returns
+//    a new Lock with the same value; holds are found by the lock's value).
+//
+// Design limits: redlock 4's `disposer` (bluebird `Promise.using`) is not tracked. Redlock 4's
+// `lock()` returns a bluebird promise; through the adapter it returns a native one (only a
+// native promise can carry the hold to its awaiter), so bluebird-only methods on it are gone.
+// A multi-resource hold reaches the flows that await the acquisition before it is granted —
+// the usual `await redlock.acquire([...])`; a promise kept and awaited after the grant
+// carries only the last resource.
+import {
+  internalError,
+  lockAbandoned,
+  lockAcquireAt,
+  lockGranted,
+  lockInit,
+  lockPending,
+  lockRelease,
+  lockWaiting,
+  report,
+  runAsSubmitter,
+  submitter,
+  tracking,
+  type HeldLock,
+  type LockMap,
+} from "../core/seam.js";
+import { DeadlockError } from "../core/errors.js";
+import { checkFunction, expected, readOptions } from "../core/arguments.js";
+import { stackBelow, type Trace } from "../core/stack.js";
+import { defineMethod } from "./permits.js";
+import { kOriginal } from "./shared.js";
+import {
+  copyExports,
+  isClassWith,
+  standsFor,
+  trackSafely,
+  unrecognised,
+} from "./instrument/exports.js";
+
+/** Groups resources into classes; undefined keeps the resource's own class. */
+export type ResourceClass = (resource: string) => string | undefined;
+
+export interface RedlockOptions {
+  /**
+   * Groups resources into classes: `(r) => r.replace(/:\d+$/, ":*")` makes `account:1` and
+   * `account:2` one class `redlock account:*` (then nesting two accounts is reported, since
+   * another flow may take them in the other order).
+   */
+  resourceClass?: ResourceClass;
+}
+
+/** What waitgraph needs of a Redlock (structural: redlock is an optional peer). */
+export interface RedlockLike {
+  acquire(...args: never[]): unknown;
+  release(...args: never[]): unknown;
+}
+
+interface LockLike {
+  value?: unknown;
+}
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+type Callback = (error: unknown, lock?: unknown) => void;
+
+interface State {
+  classOf: ResourceClass | undefined;
+  /** A user's own track() chose the classes (register's tracking comes first). */
+  named: boolean;
+  /** Holds of each granted lock, by the lock's value (random per acquisition). */
+  readonly granted: Map<string, { holds: HeldLock[]; resources: string[] }>;
+}
+
+const kTracked: unique symbol = Symbol.for("waitgraph.redlock/v1") as never;
+
+/**
+ * Tracks `redlock` (a redlock 4 or 5 instance) in place and returns it. Tracking twice keeps
+ * the first tracking, except that a `resourceClass` given by the user's own call replaces
+ * none given before (`waitgraph/register` tracks every Redlock without one).
+ */
+export function track<R extends RedlockLike>(
+  redlock: R,
+  options?: RedlockOptions,
+): R {
+  return trackRedlock(redlock, options, true);
+}
+
+function checkOptions(
+  options: RedlockOptions | undefined,
+): RedlockOptions | undefined {
+  const o = readOptions(options, ["resourceClass"]);
+  checkFunction("resourceClass", o?.resourceClass);
+  return o;
+}
+
+function isRedlock(
+  value: unknown,
+): value is RedlockLike & Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    typeof r["acquire"] === "function" &&
+    typeof r["release"] === "function" &&
+    (typeof r["using"] === "function" || typeof r["lock"] === "function")
+  );
+}
+
+function trackRedlock<R extends RedlockLike>(
+  redlock: R,
+  options: RedlockOptions | undefined,
+  explicit: boolean,
+): R {
+  if (!isRedlock(redlock))
+    throw expected("redlock", "a Redlock (redlock 4 or 5)", redlock);
+  const o = checkOptions(options);
+  const known = (redlock as { [kTracked]?: State })[kTracked];
+  if (known !== undefined) {
+    if (explicit && !known.named && o?.resourceClass !== undefined) {
+      known.named = true;
+      known.classOf = o.resourceClass;
+    }
+    return redlock;
+  }
+  if (!tracking.on) return redlock;
+  const state: State = {
+    classOf: o?.resourceClass,
+    named: explicit && o?.resourceClass !== undefined,
+    granted: new Map(),
+  };
+  Object.defineProperty(redlock, kTracked, { value: state });
+  const r = redlock as unknown as Record<string, Method>;
+  if (typeof r["using"] === "function") {
+    // redlock 5: acquire(resources, duration, settings?) → Promise<Lock>; release(lock, settings?).
+    const acquire = r["acquire"]!;
+    const release = r["release"]!;
+    defineMethod(
+      redlock,
+      "acquire",
+      function (this: unknown, ...args: unknown[]) {
+        return acquired(
+          state,
+          args[0],
+          () => acquire.apply(this, args),
+          undefined,
+          bounded5(this, args[2]),
+        );
+      },
+    );
+    defineMethod(
+      redlock,
+      "release",
+      function (this: unknown, ...args: unknown[]) {
+        released(state, args[0]);
+        return release.apply(this, args);
+      },
+    );
+    return redlock;
+  }
+  // redlock 4: lock/acquire(resource, ttl, cb?), lockWithOptions/acquireWithOptions(resource,
+  // ttl, options, cb?), unlock/release(lock, cb?). `lock.unlock()` calls `redlock.unlock`.
+  for (const name of ["lock", "acquire"] as const) {
+    const raw = r[name];
+    if (typeof raw !== "function") continue;
+    defineMethod(
+      redlock,
+      name,
+      function (this: unknown, resource: unknown, ttl: unknown, cb?: unknown) {
+        return acquired(
+          state,
+          resource,
+          () => raw.call(this, resource, ttl),
+          cb,
+          bounded4(this, undefined),
+        );
+      },
+    );
+  }
+  for (const name of ["lockWithOptions", "acquireWithOptions"] as const) {
+    const raw = r[name];
+    if (typeof raw !== "function") continue;
+    defineMethod(
+      redlock,
+      name,
+      function (
+        this: unknown,
+        resource: unknown,
+        ttl: unknown,
+        opts: unknown,
+        cb?: unknown,
+      ) {
+        return acquired(
+          state,
+          resource,
+          () => raw.call(this, resource, ttl, opts),
+          cb,
+          bounded4(this, opts),
+        );
+      },
+    );
+  }
+  for (const name of ["unlock", "release"] as const) {
+    const raw = r[name];
+    if (typeof raw !== "function") continue;
+    defineMethod(
+      redlock,
+      name,
+      function (this: unknown, lock: unknown, ...rest: unknown[]) {
+        released(state, lock);
+        return raw.call(this, lock, ...rest);
+      },
+    );
+  }
+  return redlock;
+}
+
+/** Retries end by themselves (retryCount ≠ -1): such a wait is never a stuck one. */
+function bounded4(redlock: unknown, opts: unknown): boolean {
+  const count =
+    (opts as { retryCount?: unknown } | undefined)?.retryCount ??
+    (redlock as { retryCount?: unknown }).retryCount;
+  return count !== -1;
+}
+
+function bounded5(redlock: unknown, settings: unknown): boolean {
+  const count =
+    (settings as { retryCount?: unknown } | undefined)?.retryCount ??
+    (redlock as { settings?: { retryCount?: unknown } }).settings?.retryCount;
+  return count !== -1;
+}
+
+// ---- classes and instances ---------------------------------------------------------------
+
+const RESOURCE_CLASSES = 256;
+const classes = new Map<string, LockMap | undefined>();
+const tokens = new Map<string, { token: object; users: number }>();
+
+function classMap(
+  resource: string,
+  classOf: ResourceClass | undefined,
+): LockMap | undefined {
+  let cls = resource;
+  if (classOf !== undefined) {
+    let named: unknown;
+    try {
+      named = classOf(resource);
+    } catch (error) {
+      // The user's function failed: this resource is left untracked, the acquisition goes on.
+      internalError(
+        new Error(
+          `resourceClass(${JSON.stringify(resource)}) threw: ${String(error)}`,
+        ),
+      );
+      return undefined;
+    }
+    if (named !== undefined) {
+      if (typeof named !== "string" || named.length === 0) {
+        internalError(
+          expected(
+            "resourceClass(resource)",
+            "a non-empty string or undefined",
+            named,
+          ),
+        );
+        return undefined;
+      }
+      cls = named;
+    }
+  }
+  if (classes.has(cls)) return classes.get(cls);
+  if (classes.size >= RESOURCE_CLASSES) {
+    // Resources made per entity would fill the class table and stop checking everywhere.
+    cls = "…";
+    if (classes.has(cls)) return classes.get(cls);
+    report({
+      kind: "limit-exceeded",
+      id: "limit-exceeded:redlock-resources",
+      classes: [`redlock ${cls}`],
+      task: "main",
+      held: [],
+      stack: [],
+      limit:
+        "redlock resource classes (give track() a resourceClass that groups resources)",
+      max: RESOURCE_CLASSES,
+    });
+  }
+  const name = `redlock ${cls}`;
+  const map = lockInit(
+    { redlock: cls },
+    { key: name, name },
+    "redlock",
+    classMap,
+    1,
+  );
+  classes.set(cls, map);
+  return map;
+}
+
+function takeToken(resource: string): object {
+  let entry = tokens.get(resource);
+  if (entry === undefined) {
+    entry = { token: { redlock: resource }, users: 0 };
+    tokens.set(resource, entry);
+  }
+  entry.users++;
+  return entry.token;
+}
+
+function dropToken(resource: string): void {
+  const entry = tokens.get(resource);
+  if (entry !== undefined && --entry.users === 0) tokens.delete(resource);
+}
+
+/** Frames of redlock (and its bluebird) dropped: `using` acquires from inside the library. */
+const LIBRARY_FRAME = /[\\/]node_modules[\\/](?:redlock[^\\/]*|bluebird)[\\/]/;
+
+function userSite(): Trace {
+  const holder = stackBelow(userSite, 48);
+  let text: string | undefined;
+  return {
+    get stack(): string {
+      text ??= (holder.stack ?? "")
+        .split("\n")
+        .filter((line) => !LIBRARY_FRAME.test(line))
+        .join("\n");
+      return text;
+    },
+  };
+}
+
+// ---- acquire and release -----------------------------------------------------------------
+
+/** The resources of an acquisition, each once; undefined when one is not a string. */
+function resourcesOf(given: unknown): string[] | undefined {
+  const list: unknown[] = Array.isArray(given) ? given : [given];
+  if (list.length === 0 || list.some((r) => typeof r !== "string"))
+    return undefined;
+  return [...new Set(list as string[])];
+}
+
+/**
+ * One acquisition of `given` resources: validated now (each after what the flow holds, none
+ * after another of the same call), granted when redlock resolves, abandoned when it rejects.
+ * With `callback` (redlock 4's callback form) the callback is the holder.
+ */
+function acquired(
+  state: State,
+  given: unknown,
+  start: () => unknown,
+  callback: unknown,
+  bounded: boolean,
+): unknown {
+  const cb =
+    typeof callback === "function" ? (callback as Callback) : undefined;
+  const resources = tracking.on ? resourcesOf(given) : undefined;
+  if (resources === undefined) return passThrough(start, cb);
+  const holds: HeldLock[] = [];
+  const taken: string[] = [];
+  const abandon = (): void => {
+    for (const h of holds) lockAbandoned(h);
+    for (const r of taken) dropToken(r);
+  };
+  const refused = (error: DeadlockError): unknown => {
+    abandon();
+    if (cb === undefined) return Promise.reject(error);
+    process.nextTick(cb, error);
+    return Promise.reject(error).catch(noop);
+  };
+  // Each is validated against what the flow holds now: none of them is held before the grant,
+  // so none is ordered after another taken with it.
+  const maps: (LockMap | undefined)[] = [];
+  for (const resource of resources) {
+    const map = classMap(resource, state.classOf);
+    if (map === undefined) continue;
+    const token = takeToken(resource);
+    const attempt = lockAcquireAt(map, token, 0, undefined, false, userSite);
+    if (attempt instanceof DeadlockError) {
+      dropToken(resource);
+      return refused(attempt);
+    }
+    if (attempt === undefined) {
+      dropToken(resource);
+      continue;
+    }
+    holds.push(attempt);
+    taken.push(resource);
+    maps.push(map);
+  }
+  // Held, all but the last are trylocks (taken without waiting, never validated again): lockdep
+  // records an edge from the nearest ordinary held lock and from every trylock above it, so a
+  // lock taken while holding the set is ordered after each of its resources — and none of
+  // them after another.
+  for (let i = 0; i < holds.length - 1; i++) {
+    const normal = holds[i]!;
+    const token = normal.instance;
+    lockAbandoned(normal);
+    const held = lockAcquireAt(maps[i], token, 0, undefined, true, userSite);
+    if (held instanceof DeadlockError) {
+      holds.splice(i, 1);
+      dropToken(taken.splice(i, 1)[0]!);
+      return refused(held);
+    }
+    if (held === undefined) {
+      holds.splice(i, 1);
+      maps.splice(i, 1);
+      dropToken(taken.splice(i, 1)[0]!);
+      i--;
+      continue;
+    }
+    holds[i] = held;
+  }
+  if (holds.length === 0) return passThrough(start, cb);
+  let asked: Promise<unknown>;
+  try {
+    // redlock 4 answers with a bluebird promise: adopted into a native one.
+    asked = Promise.resolve(start());
+  } catch (error) {
+    abandon();
+    throw error;
+  }
+  const frame = cb !== undefined ? submitter() : undefined;
+  const last = holds[holds.length - 1]!;
+  const granted = asked.then(
+    (lock) => {
+      grant(holds, last);
+      const value = (lock as LockLike | undefined)?.value;
+      if (typeof value === "string")
+        state.granted.set(value, { holds, resources: taken });
+      if (cb !== undefined) holding(frame, holds, () => cb(null, lock));
+      return lock;
+    },
+    (error: unknown) => {
+      abandon();
+      if (cb !== undefined) holding(frame, [], () => cb(error));
+      throw error;
+    },
+  );
+  for (const h of holds) if (h !== last) lockWaiting(h, bounded);
+  lockPending(last, granted, bounded);
+  if (cb !== undefined) granted.catch(noop); // the callback has the error
+  return granted;
+}
+
+/**
+ * Grants every hold of one acquisition to the flows that await it. Only `last` tags the
+ * promise; the continuations waiting for it (the awaiters, made before the grant) wait for
+ * the others too, so each of them holds every resource.
+ */
+function grant(holds: HeldLock[], last: HeldLock): void {
+  const awaiting = last.waiters;
+  // The ordinary hold first, the trylocks above it (the order a held list is searched in).
+  lockGranted(last);
+  for (const h of holds) {
+    if (h === last) continue;
+    if (awaiting !== null) h.waiters = [...(h.waiters ?? []), ...awaiting];
+    lockGranted(h);
+  }
+}
+
+/** Runs a callback as the flow that asked, holding `holds`. */
+function holding(
+  frame: ReturnType<typeof submitter>,
+  holds: HeldLock[],
+  fn: () => void,
+): void {
+  if (holds.length === 0) return runAsSubmitter(frame, undefined, fn);
+  const [first, ...rest] = holds;
+  runAsSubmitter(frame, first, () => holding(submitter(), rest, fn));
+}
+
+function passThrough(start: () => unknown, cb: Callback | undefined): unknown {
+  const result = start();
+  if (cb === undefined) return result;
+  // redlock 4's callback form: its promise also settles; the callback is the caller's.
+  const settled = Promise.resolve(result).then(
+    (lock) => cb(null, lock),
+    (error: unknown) => cb(error),
+  );
+  void settled;
+  return result;
+}
+
+/** `release(lock)` / `unlock(lock)` / `lock.release()`: every resource of it is given back. */
+function released(state: State, lock: unknown): void {
+  const value = (lock as LockLike | null | undefined)?.value;
+  if (typeof value !== "string") return;
+  const entry = state.granted.get(value);
+  if (entry === undefined) return; // released before, or never tracked: redlock says it is safe
+  state.granted.delete(value);
+  for (const h of entry.holds) if (!h.released) lockRelease(h);
+  for (const r of entry.resources) dropToken(r);
+}
+
+function noop(): void {}
+
+// ---- waitgraph/register --------------------------------------------------------------------
+
+/**
+ * For `node --import waitgraph/register`: every Redlock made from these exports is tracked.
+ * redlock 4's module is the Redlock constructor; redlock 5's (CommonJS and ES module) has it
+ * as `default`.
+ */
+export function instrumentRedlock(exports: unknown): unknown {
+  const isV4 = isClassWith(exports, ["lock", "unlock", "acquire", "release"]);
+  const Base = isV4
+    ? exports
+    : (exports as { default?: unknown } | null)?.default;
+  if (
+    !isClassWith(Base, ["acquire", "release"]) ||
+    (!isV4 && !isClassWith(Base, ["using"]))
+  )
+    throw unrecognised(
+      "redlock 4's Redlock constructor, or redlock 5's exports with a default Redlock class (acquire, release, using)",
+      exports,
+    );
+  const Original = Base as new (...args: unknown[]) => RedlockLike;
+  const Tracked = class Redlock extends Original {
+    constructor(...args: unknown[]) {
+      super(...args);
+      trackSafely(() => trackRedlock(this, undefined, false));
+    }
+  };
+  Object.defineProperty(Tracked, kOriginal, { value: Original });
+  standsFor(Tracked, Original);
+  if (isV4) return Tracked;
+  return copyExports(exports as object, { default: Tracked });
+}
