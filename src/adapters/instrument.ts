@@ -37,6 +37,7 @@ import { instrumentPg } from "./pg.js";
 import { instrumentGenericPool } from "./generic-pool.js";
 import { instrumentTarn } from "./tarn.js";
 import { instrumentKnex } from "./knex.js";
+import { instrumentNavigatorLocks } from "./web-locks.js";
 import * as loaderHooks from "./loader-hooks.js";
 
 export interface Instrumentation {
@@ -160,6 +161,8 @@ export function installInstrumentation(): void {
   global[kInstalled] = true;
   hookCommonJs();
   hookEsm();
+  // Not a module but a global: `navigator.locks` (Node 24+) is tracked in place, if present.
+  instrumentNavigatorLocks();
 }
 
 // ---- CommonJS ----------------------------------------------------------------------------
