@@ -450,6 +450,24 @@ describe("Web Locks under `node --import waitgraph/register`", { skip }, () => {
     );
   });
 
+  it("lets the program's own trackWebLocks options replace register's defaults", () => {
+    // The built package, as a program that imports waitgraph/adapters/web-locks gets it.
+    const fixture = "test/fixtures/web-locks/register-classof.mjs";
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "waitgraph/register", fixture],
+      { cwd: root, env: childEnv({}), encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /same manager: true\ndone/);
+    assert.equal(count(r.stderr, "possible recursive locking detected"), 1);
+    assert.ok(r.stderr.includes("web-lock account:*"), r.stderr);
+    assert.ok(
+      r.stderr.includes(`${fixture}:${lineOf(fixture, "NESTED")}:`),
+      r.stderr,
+    );
+  });
+
   it("leaves navigator.locks alone with WAITGRAPH=off", () => {
     const r = run(["test/fixtures/web-locks/register-abba.mjs"], {
       WAITGRAPH: "off",
@@ -550,14 +568,22 @@ async function settle(p: Promise<unknown>): Promise<{
   }
 }
 
-function run(args: string[], env: Record<string, string> = {}) {
+/** A child's environment: this process's, without the test runner's and WAITGRAPH. */
+function childEnv(
+  env: Record<string, string>,
+): Record<string, string | undefined> {
   const base = { ...process.env };
   delete base["NODE_TEST_CONTEXT"];
   delete base["WAITGRAPH"];
+  return { ...base, ...env };
+}
+
+/** Runs `args` under the register hook of the sources (through tsx). */
+function run(args: string[], env: Record<string, string> = {}) {
   const child = spawnSync(
     process.execPath,
     ["--import", "tsx", "--import", register, ...args],
-    { cwd: root, env: { ...base, ...env }, encoding: "utf8", timeout: 60_000 },
+    { cwd: root, env: childEnv(env), encoding: "utf8", timeout: 60_000 },
   );
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
