@@ -20,8 +20,9 @@
 //   values, errors and query()                                      the library's
 //   `node --import waitgraph/register`, no waitgraph in the program the ABBA reported at its lines
 //   a real ABBA hang                                                a deadlock report at exit
-//   two worker threads, opposite orders one after the other         reported by the second, once the
-//                                                                   threads share one graph (todo)
+//   two worker threads, opposite orders one after the other         reported by the second (the threads
+//                                                                   share one graph under the hook);
+//                                                                   nothing with WAITGRAPH_STORE=off
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -489,29 +490,33 @@ describe("Web Locks under `node --import waitgraph/register`", { skip }, () => {
     assert.doesNotMatch(r.stdout, /never printed/);
   });
 
-  it(
-    "reports two worker threads taking two Web Locks in opposite orders, one after the other",
-    {
-      todo:
-        "each thread has its own graph on this branch: the second worker's B -> A meets no " +
-        "A -> B, so nothing is reported; the cross-thread shared graph makes it pass",
-    },
-    () => {
-      const fixture = "test/fixtures/web-locks/workers.mjs";
-      const r = run([fixture]);
-      assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /workers done/);
-      assert.equal(
-        count(r.stderr, "possible circular locking dependency"),
-        1,
-        r.stderr,
-      );
-      assert.ok(
-        r.stderr.includes(`${fixture}:${lineOf(fixture, "inner request")}:`),
-        r.stderr,
-      );
-    },
-  );
+  it("reports two worker threads taking two Web Locks in opposite orders, one after the other, through the threads' shared graph", () => {
+    // Each thread keeps its own held list; under the hook the threads share one class graph
+    // (docs/stores.md), so the second worker's B -> A meets the first's A -> B.
+    const fixture = "test/fixtures/web-locks/workers.mjs";
+    const r = run([fixture]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /workers done/);
+    assert.equal(
+      count(r.stderr, "possible circular locking dependency"),
+      1,
+      r.stderr,
+    );
+    assert.ok(
+      r.stderr.includes(`${fixture}:${lineOf(fixture, "inner request")}:`),
+      r.stderr,
+    );
+    assert.match(r.stderr, /added by workers\.mjs\[\d+\]@\S+ thread \d+/);
+  });
+
+  it("keeps each thread's graph its own with WAITGRAPH_STORE=off: the same workers report nothing", () => {
+    const r = run(["test/fixtures/web-locks/workers.mjs"], {
+      WAITGRAPH_STORE: "off",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /workers done/);
+    assert.equal(r.stderr, "");
+  });
 });
 
 // ---- helpers ----------------------------------------------------------------------------
