@@ -1,5 +1,5 @@
-// waitgraph/adapters/web-locks: the Web Locks API (`navigator.locks`, Node 24+; browsers,
-// Deno), reporting to waitgraph. `navigator.locks` is one lock space for every thread of a
+// waitgraph/adapters/web-locks: the Web Locks API (`navigator.locks`, Node 24+, the same object
+// as `worker_threads.locks`; browsers, Deno), reporting to waitgraph. `navigator.locks` is one lock space for every thread of a
 // process (the first lock shared across worker threads), so its classes are named by the lock
 // name alone: the same in every thread and process.
 //
