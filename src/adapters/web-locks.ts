@@ -1,7 +1,7 @@
 // waitgraph/adapters/web-locks: the Web Locks API (`navigator.locks`, Node 24+, the same object
-// as `worker_threads.locks`; browsers, Deno), reporting to waitgraph. `navigator.locks` is one lock space for every thread of a
-// process (the first lock shared across worker threads), so its classes are named by the lock
-// name alone: the same in every thread and process.
+// as `worker_threads.locks`; browsers, Deno), reporting to waitgraph. `navigator.locks` is one
+// lock space for every thread of a process (the first lock shared across worker threads), so
+// its classes are named by the lock name alone: the same in every thread and process.
 //
 //   import { trackWebLocks } from "waitgraph/adapters/web-locks";
 //   trackWebLocks(navigator.locks, { classOf: (name) => name.replace(/:\d+$/, ":*") });
@@ -38,14 +38,17 @@
 //  * `signal`: an abortable wait is still an ordinary acquisition. Whether the signal will ever
 //    fire cannot be known here (an AbortController nobody aborts is a hang like any other), so
 //    a cycle through it is a circular dependency, and a live cycle of such waits is reported as
-//    a deadlock like any other (the core's "timed" waits are for a wait known to end).
+//    a deadlock like any other. (A cycle that can only delay — DEPT's timed wait — needs a wait
+//    known to end; the one such signal, AbortSignal.timeout, cannot be told apart.)
 //  * A request that blocks is a wait in the live wait-for graph, ended by its grant or by the
 //    request settling without one (an abort): an ABBA that really hangs is a `deadlock` report
 //    when the event loop drains (pending Web Locks do not keep a Node process alive) or when the
 //    watchdog sees it.
 //
 // Limits: holds and waits of other threads and processes are not seen here (only their class
-// dependencies, through a shared graph, where there is one). A request with arguments the
+// dependencies, through the shared graph worker threads have under the hook, or a store). A
+// live deadlock is reported, not broken, under `throw`: a Web Lock wait can be withdrawn only
+// through a signal of the caller's. A request with arguments the
 // library will refuse (a name starting with "-", `steal` with `ifAvailable`, an aborted
 // signal …) is passed on untracked, so its error is the library's own. A tracked request
 // returns a promise that settles with the library's value or error, a few microtasks later:
