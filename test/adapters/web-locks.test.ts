@@ -17,7 +17,10 @@
 //   two names of one classOf class, nested                          recursive-locking unless `order`
 //   steal under a held lock; a stolen holder's later requests       no report; no edge
 //   a request aborted while it waits                                holds nothing
-//   values, errors and query()                                      the library's
+//   300 names and no classOf                                        one limit-exceeded; checks go on
+//   values, errors and query(); requests the library refuses        the library's, untracked
+//   trackWebLocks of no LockManager, or with bad options            InvalidArgumentError
+//   the program's own trackWebLocks({ classOf }) under the hook     its classes win
 //   `node --import waitgraph/register`, no waitgraph in the program the ABBA reported at its lines
 //   a real ABBA hang                                                a deadlock report at exit
 //   two worker threads, opposite orders one after the other         reported by the second (the threads
@@ -50,7 +53,7 @@ const skip =
     : false;
 // The real LockManager, tracked in place (where there is one).
 const locks = (present !== undefined ? trackWebLocks(present) : undefined)!;
-/** The library's own request, untracked: what every answer is compared with. */
+/** The library's own methods (its prototype), untracked: what every answer is compared with. */
 const untracked = present?.constructor.prototype as WebLockManager | undefined;
 
 const names = (): string[] => heldLocks().map((h) => h.name);
