@@ -38,6 +38,7 @@ import { instrumentGenericPool } from "./generic-pool.js";
 import { instrumentTarn } from "./tarn.js";
 import { instrumentKnex } from "./knex.js";
 import { instrumentRedlock } from "./redlock.js";
+import { instrumentNavigatorLocks } from "./web-locks.js";
 import * as loaderHooks from "./loader-hooks.js";
 
 export interface Instrumentation {
@@ -163,6 +164,8 @@ export function installInstrumentation(): void {
   global[kInstalled] = true;
   hookCommonJs();
   hookEsm();
+  // Not a module but a global: `navigator.locks` (Node 24+) is tracked in place, if present.
+  instrumentNavigatorLocks();
 }
 
 // ---- CommonJS ----------------------------------------------------------------------------
