@@ -28,6 +28,7 @@ import {
   type AdvisoryOp,
   type Asked,
   type Session,
+  type TransactionVerb,
 } from "./pg-advisory.js";
 import { defineMethod } from "./permits.js";
 
@@ -200,14 +201,19 @@ function transactionControl(
   client: object,
   raw: Query,
   args: unknown[],
-  verb: "begin" | "end",
+  verb: TransactionVerb,
   callbackAt: number,
 ): unknown {
   const session = sessionOf(client);
   const settle = (ok: boolean): void => {
     if (verb === "begin") {
       if (ok) session.inTransaction = true;
-    } else session.endTransaction();
+    } else if (verb === "rollback-to") {
+      if (ok) session.dropTransactionLocks();
+    } else {
+      session.endTransaction();
+      if (verb === "chain" && ok) session.inTransaction = true;
+    }
   };
   if (callbackAt !== -1) {
     const callback = args[callbackAt] as Callback;

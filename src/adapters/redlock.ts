@@ -28,10 +28,12 @@
 //  * The awaiting flow holds every resource from the grant until `release` / `unlock` is
 //    called (the release is counted when asked for, as the pools' release is). A failed
 //    acquisition — retries exhausted — holds nothing.
-//  * TTL: a lock may expire in Redis without being released (a stalled holder). waitgraph
-//    keeps the hold until release: the order the code intended is what the graph records, and
-//    an expiry is no event waitgraph sees. `extend` changes nothing (redlock 5's extend returns
-//    a new Lock with the same value; holds are found by the lock's value).
+//  * TTL: a lease that runs out in Redis is released there: "take a lease and let it expire"
+//    (leader election, deduplication) is common. A hold past its lock's `expiration` ends at
+//    the next acquisition through the same Redlock (no timer): taking the resource again after
+//    it expired is no re-take, and never-released leases do not pile up. `extend` (redlock 5's
+//    answers with a new Lock of the same value, and `using` extends through it) moves the
+//    expiration on.
 //
 // Design limits: redlock 4's `disposer` (bluebird `Promise.using`) is not tracked. Redlock 4's
 // `lock()` returns a bluebird promise; through the adapter it returns a native one (only a
@@ -88,6 +90,8 @@ export interface RedlockLike {
 
 interface LockLike {
   value?: unknown;
+  /** ms since the epoch when the lock runs out in Redis (redlock 4 and 5 both set it). */
+  expiration?: unknown;
 }
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -98,7 +102,14 @@ interface State {
   /** A user's own track() chose the classes (register's tracking comes first). */
   named: boolean;
   /** Holds of each granted lock, by the lock's value (random per acquisition). */
-  readonly granted: Map<string, { holds: HeldLock[]; resources: string[] }>;
+  readonly granted: Map<string, Granted>;
+}
+
+interface Granted {
+  holds: HeldLock[];
+  resources: string[];
+  /** The newest Lock of this value (an extend answers with a new one in redlock 5). */
+  lock: LockLike;
 }
 
 const kTracked: unique symbol = Symbol.for("waitgraph.redlock/v1") as never;
@@ -184,8 +195,10 @@ function trackRedlock<R extends RedlockLike>(
         return release.apply(this, args);
       },
     );
+    trackExtend(redlock, state);
     return redlock;
   }
+  trackExtend(redlock, state);
   // redlock 4: lock/acquire(resource, ttl, cb?), lockWithOptions/acquireWithOptions(resource,
   // ttl, options, cb?), unlock/release(lock, cb?). `lock.unlock()` calls `redlock.unlock`.
   for (const name of ["lock", "acquire"] as const) {
@@ -309,14 +322,16 @@ function classMap(
       held: [],
       stack: [],
       limit:
-        "redlock resource classes (give track() a resourceClass that groups resources)",
+        "redlock resource classes (past it, new resources are not checked; give track() a resourceClass that groups resources)",
       max: RESOURCE_CLASSES,
     });
   }
   const name = `redlock ${cls}`;
+  // The overflow class holds resources of every place in every order: checking it would report
+  // healthy sorted locking (two resources in order are the same class). It is not checked.
   const map = lockInit(
     { redlock: cls },
-    { key: name, name },
+    { key: name, name, ...(cls === "…" ? { validate: false } : {}) },
     "redlock",
     classMap,
     1,
@@ -383,6 +398,7 @@ function acquired(
     typeof callback === "function" ? (callback as Callback) : undefined;
   const resources = tracking.on ? resourcesOf(given) : undefined;
   if (resources === undefined) return passThrough(start, cb);
+  expire(state);
   const holds: HeldLock[] = [];
   const taken: string[] = [];
   const abandon = (): void => {
@@ -454,13 +470,21 @@ function acquired(
       grant(holds, last);
       const value = (lock as LockLike | undefined)?.value;
       if (typeof value === "string")
-        state.granted.set(value, { holds, resources: taken });
-      if (cb !== undefined) holding(frame, holds, () => cb(null, lock));
+        state.granted.set(value, {
+          holds,
+          resources: taken,
+          lock: lock as LockLike,
+        });
+      // Outside the promise chain, as redlock 4's bluebird `nodeify` calls it: what the
+      // callback throws is the program's uncaught exception, not a rejection nobody sees.
+      if (cb !== undefined)
+        process.nextTick(() => holding(frame, holds, () => cb(null, lock)));
       return lock;
     },
     (error: unknown) => {
       abandon();
-      if (cb !== undefined) holding(frame, [], () => cb(error));
+      if (cb !== undefined)
+        process.nextTick(() => holding(frame, [], () => cb(error)));
       throw error;
     },
   );
@@ -509,15 +533,56 @@ function passThrough(start: () => unknown, cb: Callback | undefined): unknown {
   return result;
 }
 
+/** `extend(lock, …)` (both versions; `lock.extend()` and redlock 5's `using` call it). */
+function trackExtend(redlock: object, state: State): void {
+  const extend = (redlock as Record<string, unknown>)["extend"];
+  if (typeof extend !== "function") return;
+  defineMethod(redlock, "extend", function (this: unknown, ...args: unknown[]) {
+    const result = (extend as Method).apply(this, args);
+    if (result instanceof Promise || isThenable(result))
+      void Promise.resolve(result).then((lock) => extended(state, lock), noop);
+    return result;
+  });
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as { then?: unknown }).then === "function"
+  );
+}
+
+/** Ends the holds of leases that ran out in Redis: released there, so here too. */
+function expire(state: State): void {
+  const now = Date.now();
+  for (const [value, entry] of state.granted) {
+    const at = entry.lock.expiration;
+    if (typeof at === "number" && at <= now) releaseEntry(state, value, entry);
+  }
+}
+
+/** `extend` answered with the lock's next lease: its expiration is the one that counts. */
+function extended(state: State, lock: unknown): void {
+  const value = (lock as LockLike | null | undefined)?.value;
+  if (typeof value !== "string") return;
+  const entry = state.granted.get(value);
+  if (entry !== undefined) entry.lock = lock as LockLike;
+}
+
+function releaseEntry(state: State, value: string, entry: Granted): void {
+  state.granted.delete(value);
+  for (const h of entry.holds) if (!h.released) lockRelease(h);
+  for (const r of entry.resources) dropToken(r);
+}
+
 /** `release(lock)` / `unlock(lock)` / `lock.release()`: every resource of it is given back. */
 function released(state: State, lock: unknown): void {
   const value = (lock as LockLike | null | undefined)?.value;
   if (typeof value !== "string") return;
   const entry = state.granted.get(value);
   if (entry === undefined) return; // released before, or never tracked: redlock says it is safe
-  state.granted.delete(value);
-  for (const h of entry.holds) if (!h.released) lockRelease(h);
-  for (const r of entry.resources) dropToken(r);
+  releaseEntry(state, value, entry);
 }
 
 function noop(): void {}

@@ -114,7 +114,7 @@ describe("decoding advisory calls (no guessing)", () => {
       assert.equal(decodeAdvisory(text, values), undefined, text);
   });
 
-  it("knows where a transaction ends, and that a savepoint rollback is no end", () => {
+  it("knows where a transaction ends, that a savepoint rollback is no end, and that AND CHAIN begins the next", () => {
     assert.equal(transactionVerb("BEGIN"), "begin");
     assert.equal(
       transactionVerb("start transaction isolation level serializable"),
@@ -122,7 +122,11 @@ describe("decoding advisory calls (no guessing)", () => {
     );
     for (const end of ["commit", "END", "rollback", "abort", "ROLLBACK WORK"])
       assert.equal(transactionVerb(end), "end", end);
-    assert.equal(transactionVerb("rollback to savepoint a"), undefined);
+    assert.equal(transactionVerb("rollback to savepoint a"), "rollback-to");
+    assert.equal(transactionVerb("ROLLBACK WORK TO a"), "rollback-to");
+    assert.equal(transactionVerb("commit and chain"), "chain");
+    assert.equal(transactionVerb("ROLLBACK AND CHAIN"), "chain");
+    assert.equal(transactionVerb("commit and no chain"), "end");
     assert.equal(transactionVerb("commit prepared 'x'"), undefined);
     assert.equal(transactionVerb("commit; begin"), undefined);
   });
@@ -291,6 +295,38 @@ describe(
         "db -> pg advisory 1",
         "db -> pg advisory 2",
         "pg advisory 1 -> pg advisory 2",
+      ]);
+    });
+
+    it("ROLLBACK TO a savepoint ends the transaction-level locks taken since it: no false dependency after it", async () => {
+      const pool = makePool(1);
+      await withClient(pool, async (c) => {
+        await c.query("begin");
+        await c.query("savepoint s");
+        await c.query("select pg_advisory_xact_lock(7)");
+        await c.query("rollback to savepoint s"); // PostgreSQL releases 7 here
+        assert.deepEqual(advisoryHeld(), []);
+        await c.query("select pg_advisory_xact_lock(8)"); // not under 7
+        await c.query("commit");
+      });
+      assertGraph(["db -> pg advisory 7", "db -> pg advisory 8"]);
+    });
+
+    it("COMMIT AND CHAIN ends the transaction's locks and begins the next: its locks last until it ends", async () => {
+      const pool = makePool(1);
+      await withClient(pool, async (c) => {
+        await c.query("begin");
+        await c.query("select pg_advisory_xact_lock(9)");
+        await c.query("commit and chain"); // 9 ends; a new transaction begins
+        assert.deepEqual(advisoryHeld(), []);
+        await c.query("select pg_advisory_xact_lock(10)");
+        await c.query("select pg_advisory_xact_lock(11)"); // 10 → 11, both held in the chained transaction
+        await c.query("commit");
+      });
+      assertGraph([
+        "db -> pg advisory 10",
+        "db -> pg advisory 9",
+        "pg advisory 10 -> pg advisory 11",
       ]);
     });
 
@@ -534,6 +570,24 @@ describe(
       await client.end();
       assert.deepEqual(advisoryHeld(), []);
       assertGraph(["pg advisory 1 -> pg advisory 2"]);
+    });
+
+    // Last: past the cap every new key of this process shares the overflow class.
+    it("past 256 key classes, says so once and leaves the overflow unchecked: per-entity keys nested in ascending order are no report", async () => {
+      const pool = makePool(1);
+      await withClient(pool, async (c) => {
+        for (let id = 10_000; id < 10_300; id++) {
+          await c.query("select pg_advisory_lock($1)", [id]);
+          await c.query("select pg_advisory_unlock($1)", [id]);
+        }
+        await c.query("select pg_advisory_lock(20000)");
+        await c.query("select pg_advisory_lock(20001)"); // healthy: sorted ids
+        await c.query("select pg_advisory_unlock_all()");
+      });
+      assert.deepEqual(
+        tracker.reports().map((r) => r.kind),
+        ["limit-exceeded"],
+      );
     });
   },
 );

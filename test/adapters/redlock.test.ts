@@ -168,6 +168,32 @@ for (const api of apis)
       );
     });
 
+    it("a lease left to expire ends with it: the same flow taking the resource again after its TTL is no re-take", async () => {
+      const redlock = api.make();
+      for (let i = 0; i < 3; i++) {
+        await redlock.acquire(["leader"], 30); // never released: it runs out in Redis
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      const lock = await redlock.acquire(["leader"], 5_000);
+      assert.deepEqual(
+        held(),
+        ["redlock leader"],
+        "only the live lease is held",
+      );
+      await redlock.release(lock);
+      assert.deepEqual(tracker.reports(), []);
+    });
+
+    it("look-alike: a lease that has not expired, taken again by its flow, is recursive locking", async () => {
+      const redlock = api.make(1);
+      await redlock.acquire(["leader"], 5_000);
+      await redlock.acquire(["leader"], 5_000).catch(() => undefined);
+      assert.deepEqual(
+        tracker.reports().map((r) => r.kind),
+        ["recursive-locking"],
+      );
+    });
+
     it("gives no report for one order kept by concurrent flows that really contend", async () => {
       const redlock = api.make(-1);
       let inside = 0;
@@ -369,6 +395,26 @@ describe(
       await lock.unlock();
       assert.deepEqual(held(), []);
     });
+
+    it("lets what redlock 4's callback throws reach the program as an uncaught exception, as bluebird's nodeify does", async () => {
+      const redlock = track(
+        new Redlock4([client()], { retryCount: 3, retryDelay: 20 }),
+      );
+      const listeners = process.listeners("uncaughtException");
+      process.removeAllListeners("uncaughtException");
+      try {
+        const caught = new Promise<unknown>((resolve) =>
+          process.once("uncaughtException", resolve),
+        );
+        redlock.lock("thrower", 5_000, () => {
+          throw new Error("bug in the user's callback");
+        });
+        const error = await caught;
+        assert.match(String(error), /bug in the user's callback/);
+      } finally {
+        for (const l of listeners) process.on("uncaughtException", l);
+      }
+    });
   },
 );
 
@@ -417,5 +463,27 @@ describe("redlock options and register", () => {
     // Through register's entry point an unknown shape is left as it is (one warning).
     const odd = { nothing: 1 };
     assert.equal(instrumentModule("redlock", odd), odd);
+  });
+});
+
+// Last: past the cap every new resource of this process shares the overflow class.
+describe("redlock past 256 resource classes", { skip }, () => {
+  beforeEach(async () => {
+    fresh();
+    await admin().flushall();
+  });
+
+  it("says so once and leaves the overflow unchecked: per-entity resources nested in order are no report", async () => {
+    const redlock = apis[1]!.make();
+    for (let id = 0; id < 300; id++)
+      await redlock.release(await redlock.acquire([`user:${id}`], 5_000));
+    const outer = await redlock.acquire(["user:1000"], 5_000);
+    const inner = await redlock.acquire(["user:1001"], 5_000); // healthy: sorted ids
+    await redlock.release(inner);
+    await redlock.release(outer);
+    assert.deepEqual(
+      tracker.reports().map((r) => r.kind),
+      ["limit-exceeded"],
+    );
   });
 });
