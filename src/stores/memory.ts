@@ -3,12 +3,13 @@
 // rules can be tested without a server, and it can be paused to play an outage.
 import type { SharedEdge } from "../core/sharing.js";
 import {
+  deliverTexts,
+  enqueue,
   newStatus,
-  OUTBOX_LIMIT,
   type Store,
   type StoreStatus,
 } from "./store.js";
-import { decode, edgeField, encode } from "./wire.js";
+import { edgeField, encode } from "./wire.js";
 
 const RETRY_MS = 20;
 
@@ -52,14 +53,14 @@ export class MemoryStore implements Store {
     if (this.hub.down) return this.retryLater();
     this.state.online = true;
     this.state.reached = true;
-    this.deliverTexts([...this.hub.entries.values()]);
+    deliverTexts([...this.hub.entries.values()], this.state, this.deliver);
     this.unlisten = this.hub.listen(this.listener);
     this.send();
   }
 
   private readonly listener = (text: string): void => {
     if (this.hub.down) return this.disconnect();
-    this.deliverTexts([text]);
+    deliverTexts([text], this.state, this.deliver);
   };
 
   private disconnect(): void {
@@ -80,15 +81,7 @@ export class MemoryStore implements Store {
   }
 
   publish(edge: SharedEdge): void {
-    if (this.closed) {
-      this.state.dropped++;
-      return;
-    }
-    this.outbox.push(edge);
-    if (this.outbox.length > OUTBOX_LIMIT) {
-      this.outbox.shift();
-      this.state.dropped++;
-    }
+    if (!enqueue(this.outbox, edge, this.state, this.closed)) return;
     this.connect();
     this.send();
   }
@@ -121,16 +114,5 @@ export class MemoryStore implements Store {
 
   status(): StoreStatus {
     return { ...this.state };
-  }
-
-  private deliverTexts(texts: string[]): void {
-    const edges: SharedEdge[] = [];
-    for (const text of texts) {
-      const edge = decode(text);
-      if (edge === undefined) this.state.unreadable++;
-      else edges.push(edge);
-    }
-    this.state.received += edges.length;
-    if (edges.length > 0) this.deliver?.(edges);
   }
 }

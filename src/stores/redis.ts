@@ -13,12 +13,13 @@
 // timer. The client is `redis` (node-redis), an optional peer dependency loaded on first use.
 import type { SharedEdge } from "../core/sharing.js";
 import {
+  deliverTexts,
+  enqueue,
   newStatus,
-  OUTBOX_LIMIT,
   type Store,
   type StoreStatus,
 } from "./store.js";
-import { decode, edgeField, encode } from "./wire.js";
+import { edgeField, encode } from "./wire.js";
 
 /** What this store needs of a node-redis client (structural: `redis` is optional). */
 interface Client {
@@ -95,17 +96,7 @@ export class RedisStore implements Store {
   }
 
   publish(edge: SharedEdge): void {
-    if (this.closed) {
-      this.state.dropped++;
-      return;
-    }
-    this.outbox.push(edge);
-    if (this.outbox.length > OUTBOX_LIMIT) {
-      this.outbox.shift();
-      this.state.dropped++;
-    }
-    this.state.queued = this.outbox.length;
-    void this.send();
+    if (enqueue(this.outbox, edge, this.state, this.closed)) void this.send();
   }
 
   async flush(ms: number): Promise<number> {
@@ -189,7 +180,11 @@ export class RedisStore implements Store {
         SCAN_COUNT,
       ])) as [string, string[]];
       cursor = next;
-      this.receive(flat.filter((_, i) => i % 2 === 1));
+      deliverTexts(
+        flat.filter((_, i) => i % 2 === 1),
+        this.state,
+        this.deliver,
+      );
     } while (cursor !== "0");
   }
 
@@ -213,22 +208,15 @@ export class RedisStore implements Store {
         ])) as [string, [string, string[]][]][] | null;
         const entries = reply?.[0]?.[1] ?? [];
         for (const [entryId] of entries) id = entryId;
-        this.receive(entries.map(([, fields]) => fields[1] ?? ""));
+        deliverTexts(
+          entries.map(([, fields]) => fields[1]),
+          this.state,
+          this.deliver,
+        );
       }
     } catch (error) {
       if (epoch === this.epoch && !this.closed) this.offline(error);
     }
-  }
-
-  private receive(texts: string[]): void {
-    const edges: SharedEdge[] = [];
-    for (const text of texts) {
-      const edge = decode(text);
-      if (edge === undefined) this.state.unreadable++;
-      else edges.push(edge);
-    }
-    this.state.received += edges.length;
-    if (edges.length > 0) this.deliver?.(edges);
   }
 
   private async send(): Promise<void> {

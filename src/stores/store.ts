@@ -6,6 +6,7 @@
 // are sent when it returns; `open` resolves when what others published is loaded, or when the
 // connection failed (it retries in the background, unref'd), never rejects.
 import type { SharedEdge } from "../core/sharing.js";
+import { decode } from "./wire.js";
 
 export interface StoreStatus {
   /** Where it is, without credentials. */
@@ -54,4 +55,43 @@ export function newStatus(url: string): StoreStatus {
     unreadable: 0,
     lastError: undefined,
   };
+}
+
+/** Decodes what a store read and hands the readable edges on, counting both kinds. */
+export function deliverTexts(
+  texts: readonly unknown[],
+  state: StoreStatus,
+  deliver: ((edges: SharedEdge[]) => void) | undefined,
+): void {
+  const edges: SharedEdge[] = [];
+  for (const text of texts) {
+    const edge = typeof text === "string" ? decode(text) : undefined;
+    if (edge === undefined) state.unreadable++;
+    else edges.push(edge);
+  }
+  state.received += edges.length;
+  if (edges.length > 0) deliver?.(edges);
+}
+
+/**
+ * Puts `edge` in a bounded outbox: past OUTBOX_LIMIT the oldest waiting edge is dropped. A
+ * closed store takes nothing. Returns whether the edge was queued.
+ */
+export function enqueue(
+  outbox: SharedEdge[],
+  edge: SharedEdge,
+  state: StoreStatus,
+  closed: boolean,
+): boolean {
+  if (closed) {
+    state.dropped++;
+    return false;
+  }
+  outbox.push(edge);
+  if (outbox.length > OUTBOX_LIMIT) {
+    outbox.shift();
+    state.dropped++;
+  }
+  state.queued = outbox.length;
+  return true;
 }

@@ -26,8 +26,13 @@ import {
   setEnvironmentData,
 } from "node:worker_threads";
 import type { SharedEdge } from "../core/sharing.js";
-import { newStatus, type Store, type StoreStatus } from "./store.js";
-import { decode, edgeField, encode } from "./wire.js";
+import {
+  deliverTexts,
+  newStatus,
+  type Store,
+  type StoreStatus,
+} from "./store.js";
+import { edgeField, encode } from "./wire.js";
 
 export const THREAD_CHANNEL = "waitgraph.threads/v1";
 
@@ -123,11 +128,10 @@ export class ThreadStore implements Store {
     this.channel = channel;
     channel.onmessage = (event) => {
       const m = (event as { data?: unknown }).data;
-      if (isEdgeMessage(m)) this.receive([m.text]);
+      if (isEdgeMessage(m)) deliverTexts([m.text], this.state, this.deliver);
     };
     const history = this.history();
-    if (Array.isArray(history))
-      this.receive(history.filter((t): t is string => typeof t === "string"));
+    if (Array.isArray(history)) deliverTexts(history, this.state, this.deliver);
     this.state.online = true;
     this.state.reached = true;
     for (const edge of this.pending.splice(0)) this.publish(edge);
@@ -165,16 +169,5 @@ export class ThreadStore implements Store {
 
   status(): StoreStatus {
     return { ...this.state };
-  }
-
-  private receive(texts: string[]): void {
-    const edges: SharedEdge[] = [];
-    for (const text of texts) {
-      const edge = decode(text);
-      if (edge === undefined) this.state.unreadable++;
-      else edges.push(edge);
-    }
-    this.state.received += edges.length;
-    if (edges.length > 0) this.deliver?.(edges);
   }
 }

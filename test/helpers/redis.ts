@@ -8,7 +8,7 @@
 // Without redis-server on the PATH the tests that need one are skipped with the reason, except
 // under CI (CI=true), where a missing server is a failed install and fails the test.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "./free-port.js";
 
 export interface Redis {
   readonly url: string;
@@ -107,20 +107,6 @@ function launch(port: number): Promise<ChildProcess> {
           `redis-server exited (${code ?? signal}) before it was ready:\n${output}`,
         ),
       );
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port =
-        typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
     });
   });
 }

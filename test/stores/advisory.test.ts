@@ -3,25 +3,16 @@
 // inversion, naming the first and its line. Neither process alone has a cycle, and PostgreSQL
 // itself never sees one (the two never overlap).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ensureBuilt } from "../helpers/build.js";
+import { underRegister, type Run } from "../helpers/run-node.js";
 import { startPostgres, type Postgres } from "../helpers/postgres.js";
 import { redisMissing, startRedis, type Redis } from "../helpers/redis.js";
 
 const skip = redisMissing();
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURE = "test/fixtures/store/advisory-in-order.mjs";
 /** The line of the fixture that takes the second lock (marked INNER). */
 const INNER_LINE = 12;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
 
 describe(
   "PostgreSQL advisory locks across processes, through a Redis store",
@@ -38,32 +29,14 @@ describe(
     });
 
     function service(order: string[], key: string | undefined): Promise<Run> {
-      return new Promise((resolve, reject) => {
-        const env: Record<string, string | undefined> = {
-          ...process.env,
-          NODE_TEST_CONTEXT: undefined,
-          WAITGRAPH: "log",
-          WAITGRAPH_STORE:
-            key === undefined ? "off" : `${redis.url}?key=${key}`,
-          PGHOST: db.connection.host,
-          PGPORT: String(db.connection.port),
-          PGUSER: db.connection.user,
-          PGPASSWORD: db.connection.password,
-          PGDATABASE: db.connection.database,
-        };
-        const child = spawn(
-          process.execPath,
-          ["--import", "waitgraph/register", FIXTURE, ...order],
-          { cwd: root, env },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.on("error", reject);
-        child.on("close", (code) =>
-          resolve({ code, stdout, stderr, pid: child.pid ?? 0 }),
-        );
+      return underRegister([FIXTURE, ...order], {
+        WAITGRAPH: "log",
+        WAITGRAPH_STORE: key === undefined ? "off" : `${redis.url}?key=${key}`,
+        PGHOST: db.connection.host,
+        PGPORT: String(db.connection.port),
+        PGUSER: db.connection.user,
+        PGPASSWORD: db.connection.password,
+        PGDATABASE: db.connection.database,
       });
     }
 

@@ -1,17 +1,15 @@
 // The Redis store on a real redis-server (Debian's package, test/helpers/redis.ts): the
 // compliance suite every store runs, then processes sharing one graph through it.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "redis";
 import { RedisStore } from "../../src/stores/redis.js";
 import { ensureBuilt } from "../helpers/build.js";
+import { underRegister, type Run } from "../helpers/run-node.js";
 import { redisMissing, startRedis, type Redis } from "../helpers/redis.js";
 import { compliance } from "./compliance.js";
 
 const skip = redisMissing();
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const program = "test/fixtures/store/take-in-order.mjs";
 /** The line of take-in-order.mjs that takes the inner lock (marked NESTED). */
 const NESTED_LINE = 10;
@@ -42,42 +40,12 @@ compliance(
   skip,
 );
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
-
 function run(args: string[], env: Record<string, string>): Promise<Run> {
   return node([program, ...args], env);
 }
 
-/** `node --import waitgraph/register …args` in the repository, with `env` added. */
 function node(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "waitgraph/register", ...args],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          NODE_TEST_CONTEXT: "",
-          WAITGRAPH: "log",
-          ...env,
-        },
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code, stdout, stderr, pid: child.pid ?? 0 }),
-    );
-  });
+  return underRegister(args, { WAITGRAPH: "log", ...env });
 }
 
 describe("processes sharing one graph through Redis", { skip }, () => {

@@ -2,24 +2,15 @@
 // real Redis, sharing one graph through it: the second reports the inversion, naming the first
 // and its line. Neither process alone has a cycle.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ensureBuilt } from "../helpers/build.js";
+import { underRegister, type Run } from "../helpers/run-node.js";
 import { redisMissing, startRedis, type Redis } from "../helpers/redis.js";
 
 const skip = redisMissing();
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURE = "test/fixtures/store/redlock-in-order.mjs";
 /** The line of the fixture that takes the second lock (marked INNER). */
 const INNER_LINE = 13;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
 
 describe(
   "redlock resources across processes, through a Redis store",
@@ -33,29 +24,10 @@ describe(
     after(() => redis?.stop());
 
     function service(order: string[], key: string): Promise<Run> {
-      return new Promise((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          ["--import", "waitgraph/register", FIXTURE, ...order],
-          {
-            cwd: root,
-            env: {
-              ...process.env,
-              NODE_TEST_CONTEXT: "",
-              WAITGRAPH: "log",
-              WAITGRAPH_STORE: `${redis.url}?key=${key}`,
-              REDIS_URL: redis.url,
-            },
-          },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.on("error", reject);
-        child.on("close", (code) =>
-          resolve({ code, stdout, stderr, pid: child.pid ?? 0 }),
-        );
+      return underRegister([FIXTURE, ...order], {
+        WAITGRAPH: "log",
+        WAITGRAPH_STORE: `${redis.url}?key=${key}`,
+        REDIS_URL: redis.url,
       });
     }
 

@@ -2,13 +2,12 @@
 // compliance suite in one thread (a hub and clients on a channel of their own), then real
 // workers under the register hook, with no store and no code.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { BroadcastChannel } from "node:worker_threads";
-import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import { ThreadHub, ThreadStore } from "../../src/stores/threads.js";
 import { ensureBuilt } from "../helpers/build.js";
+import { underRegister, type Run } from "../helpers/run-node.js";
 import { compliance } from "./compliance.js";
 
 compliance(
@@ -37,14 +36,6 @@ compliance(
   "the threads of one process cannot lose each other",
 );
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `node --import waitgraph/register test/fixtures/store/threads.mjs <scenario>`. */
 function scenario(
   name: string,
@@ -59,27 +50,10 @@ function run(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "waitgraph/register", file, ...args],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          NODE_TEST_CONTEXT: "",
-          WAITGRAPH: "log",
-          WAITGRAPH_STORE: "",
-          ...env,
-        },
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return underRegister([file, ...args], {
+    WAITGRAPH: "log",
+    WAITGRAPH_STORE: "",
+    ...env,
   });
 }
 
