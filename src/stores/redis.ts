@@ -40,6 +40,8 @@ export interface RedisStoreOptions {
   retryInterval?: number;
   /** Stream entries kept for live delivery (default 10000; the hash keeps every edge). */
   streamLength?: number;
+  /** ms one blocking read of the stream waits for news before it asks again (default 5000). */
+  blockTime?: number;
 }
 
 const WRITE = `if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
@@ -48,7 +50,7 @@ const WRITE = `if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
 end
 return 0`;
 
-/** How long one blocking read waits before it is asked again (ms). */
+/** How long one blocking read waits before it is asked again (ms): `blockTime`. */
 const BLOCK_MS = 5000;
 const SCAN_COUNT = "1000";
 
@@ -196,16 +198,22 @@ export class RedisStore implements Store {
     let id = from;
     try {
       while (epoch === this.epoch && !this.closed) {
-        const reply = (await client.sendCommand([
-          "XREAD",
-          "COUNT",
-          SCAN_COUNT,
-          "BLOCK",
-          String(BLOCK_MS),
-          "STREAMS",
-          this.stream,
-          id,
-        ])) as [string, [string, string[]][]][] | null;
+        // A connection that died without closing (a partition, a stopped server) leaves the
+        // blocking read unanswered: past its block and the command timeout it is an outage.
+        const block = this.options.blockTime ?? BLOCK_MS;
+        const reply = (await withTimeout(
+          client.sendCommand([
+            "XREAD",
+            "COUNT",
+            SCAN_COUNT,
+            "BLOCK",
+            String(block),
+            "STREAMS",
+            this.stream,
+            id,
+          ]),
+          block + (this.options.connectTimeout ?? 1000),
+        )) as [string, [string, string[]][]][] | null;
         const entries = reply?.[0]?.[1] ?? [];
         for (const [entryId] of entries) id = entryId;
         deliverTexts(

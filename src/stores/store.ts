@@ -28,8 +28,9 @@ export interface StoreStatus {
 export interface Store {
   /**
    * Connects, delivers every edge the store holds, then each new one as it arrives (edges this
-   * process published may come back: the shared graph ignores its own origin). Resolves once
-   * the first load is delivered or the first connection failed.
+   * process published may come back: the shared graph ignores its own origin; and an edge may
+   * come twice, around a reconnection: the shared graph knows it then). Resolves once the
+   * first load is delivered or the first connection failed.
    */
   open(deliver: (edges: SharedEdge[]) => void): Promise<void>;
   publish(edge: SharedEdge): void;

@@ -58,8 +58,16 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-const pairs = (edges: SharedEdge[]) =>
-  edges.map((e) => `${e.from.name}->${e.to.name}@${e.origin.id}`).sort();
+/**
+ * The distinct edges delivered. A store may deliver one twice (store.ts: a client that
+ * reconnects loads the whole graph and then reads what was written since it looked, and an
+ * edge written in between is in both); the shared graph knows it the second time.
+ */
+const pairs = (edges: SharedEdge[]) => [
+  ...new Set(
+    edges.map((e) => `${e.from.name}->${e.to.name}@${e.origin.id}`).sort(),
+  ),
+];
 
 export function compliance(
   name: string,
@@ -93,7 +101,7 @@ export function compliance(
       await opened(p1);
       const got = await opened(p2);
       p1.publish(edge("A", "B", "p1"));
-      await until(() => got.length === 1, "the edge at p2");
+      await until(() => got.length >= 1, "the edge at p2");
       assert.deepEqual(pairs(got), ["A->B@p1"]);
       assert.equal(await p1.flush(1000), 0);
       assert.equal(p1.status().sent, 1);
@@ -165,7 +173,7 @@ export function compliance(
           () => p1.status().online && p1.status().queued === 0,
           "p1 to reconnect and send",
         );
-        await until(() => got.length === 1, "p2 to reconnect and receive");
+        await until(() => got.length >= 1, "p2 to reconnect and receive");
         assert.deepEqual(pairs(got), ["A->B@p1"]);
       },
     );

@@ -25,6 +25,7 @@ compliance(
           url: `${redis.url}?key=compliance`,
           connectTimeout: 500,
           retryInterval: 50,
+          blockTime: 200,
         }),
       writeRaw: async (text) => {
         const c = createClient({ url: redis.url });
