@@ -28,12 +28,8 @@ type ThreadsModule = {
   ThreadHub: new (
     onFirstWorker: () => Promise<void>,
     name?: string,
-  ) => Hub & { texts: string[] };
-  ThreadStore: new (
-    name: string,
-    history: () => unknown,
-    hub: unknown,
-  ) => object;
+  ) => { log: unknown };
+  ThreadStore: new (name: string, log: unknown) => object;
 };
 
 /** A, then a lock `make()` makes for this iteration under it, then release both. */
@@ -84,7 +80,7 @@ async function sharing(kind: StoreKind): Promise<Sharing> {
     );
     const name = `waitgraph.bench/${process.pid}`;
     const hub = new ThreadHub(async () => {}, name);
-    store = new ThreadStore(name, () => hub.texts, hub) as Store;
+    store = new ThreadStore(name, hub.log) as Store;
   }
   if (store === undefined) return { wg, sent: undefined };
   const handle = await wg.connectStore(store);

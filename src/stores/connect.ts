@@ -63,7 +63,7 @@ export async function connectFromEnvironment(
     if (!isMainThread)
       return connectStore(new ThreadStore()).catch(() => undefined);
     const hub: ThreadHub = new ThreadHub(async () => {
-      await connectStore(new ThreadStore(THREAD_CHANNEL, () => hub.texts, hub));
+      await connectStore(new ThreadStore(THREAD_CHANNEL, hub.log));
     });
     return undefined;
   }

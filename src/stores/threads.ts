@@ -1,23 +1,22 @@
 // Worker threads of one process share one graph, with no store and no code: every thread under
-// the register hook (a worker inherits it with `execArgv`) joins one BroadcastChannel.
+// the register hook (a worker inherits it with `execArgv`) joins.
 //
-//   ThreadHub    the main thread's keeper: it hears every thread's dependencies and keeps them
-//                in the process's worker environment data (worker_threads.setEnvironmentData),
-//                which Node copies into each worker as it is constructed. So a worker started
-//                later has them all at its first acquisition — even from threads that have ended
-//                — without waiting for the main thread: a busy main loop delays no worker.
-//   ThreadStore  a thread's side, a Store like Redis's: publishes its new dependencies on the
-//                channel and receives everyone else's live.
+//   ThreadHub    the main thread's: a SharedLog (a SharedArrayBuffer) in the process's worker
+//                environment data, which Node shares with each worker as it is constructed.
+//                Every thread appends its new dependencies to it, synchronously, so a worker
+//                started later reads them all at its start — even from threads that have ended,
+//                and whatever the main thread's event loop is doing.
+//   ThreadStore  a thread's side, a Store like Redis's: appends each new dependency to the log
+//                and posts it on one BroadcastChannel, so threads running at the same time
+//                receive each other's live.
 //
-// Why a channel, not a SharedArrayBuffer table (DESIGN's sketch): it is the Store contract the
-// Redis store keeps, so one shared graph and one compliance suite serve threads and processes.
-// What it gives up: a dependency two running threads add at the same moment is checked by each
-// when the other's arrives (a message later), not at once; and a worker constructed before the
-// main thread's loop has handled a message another worker just sent starts without that one and
-// receives it live.
+// What a running thread cannot have at once: a dependency another running thread adds at the
+// same moment is checked by each when the other's message arrives, not at the acquisition.
+// (A log holds texts, not a graph: each thread builds the shared graph from them, the same
+// way for threads and processes, and the stores run one compliance suite.)
 //
 // The main thread takes part only from its first worker on (process 'worker' event): until
-// then it pays for nothing but an idle, unref'd channel; when it joins, its graph so far is
+// then it pays for nothing but an untouched buffer; when it joins, its graph so far is
 // published (sharing.ts).
 import {
   BroadcastChannel,
@@ -32,12 +31,10 @@ import {
   type Store,
   type StoreStatus,
 } from "./store.js";
-import { edgeField, encode } from "./wire.js";
+import { SharedLog } from "./shared-log.js";
+import { decode, edgeField, encode } from "./wire.js";
 
 export const THREAD_CHANNEL = "waitgraph.threads/v1";
-
-/** Entries the hub keeps (and each worker is handed): the shared graph's own bound. */
-export const HUB_LIMIT = 1 << 18;
 
 interface EdgeMessage {
   t: "edge";
@@ -63,10 +60,8 @@ function internal(worker: unknown): boolean {
 }
 
 export class ThreadHub {
-  private readonly fields = new Set<string>();
-  /** Handed to every worker at its construction (environment data is copied then). */
-  readonly texts: string[] = [];
-  private readonly channel: BroadcastChannel;
+  /** Every thread's dependencies, handed to each worker in its environment data. */
+  readonly log = new SharedLog();
   private readonly join: (worker?: unknown) => void;
 
   constructor(
@@ -74,13 +69,8 @@ export class ThreadHub {
     onFirstWorker: () => Promise<void>,
     readonly name = THREAD_CHANNEL,
   ) {
-    this.channel = new BroadcastChannel(name);
-    this.channel.unref();
-    this.channel.onmessage = (event) => {
-      const m = (event as { data?: unknown }).data;
-      if (isEdgeMessage(m)) this.keep(m.field, m.text);
-    };
-    setEnvironmentData(name, this.texts);
+    // The buffer is shared, not copied: a worker reads what every thread wrote up to now.
+    setEnvironmentData(name, this.log.buffer);
     // The main thread shares through another store already (connectStore in code), or some
     // other failure: its workers still share among themselves. Nothing here may reach the program.
     this.join = (worker?: unknown) => {
@@ -92,16 +82,8 @@ export class ThreadHub {
     process.on("worker", this.join);
   }
 
-  /** The main thread's own dependencies are kept at once (the channel would bring them later). */
-  keep(field: string, text: string): void {
-    if (this.fields.has(field) || this.texts.length >= HUB_LIMIT) return;
-    this.fields.add(field);
-    this.texts.push(text);
-  }
-
   close(): void {
     process.removeListener("worker", this.join);
-    this.channel.close();
   }
 }
 
@@ -114,11 +96,10 @@ export class ThreadStore implements Store {
 
   constructor(
     readonly name = THREAD_CHANNEL,
-    /** What was published before this thread joined: a worker's copy of the hub's entries. */
-    private readonly history: () => unknown = () =>
-      isMainThread ? undefined : getEnvironmentData(name),
-    /** The main thread's hub, beside its own store. */
-    private readonly hub?: ThreadHub,
+    /** The threads' log: the main thread's hub's, or a worker's from its environment data. */
+    private readonly log: SharedLog | undefined = isMainThread
+      ? undefined
+      : SharedLog.from(getEnvironmentData(name)),
   ) {}
 
   async open(deliver: (edges: SharedEdge[]) => void): Promise<void> {
@@ -130,8 +111,17 @@ export class ThreadStore implements Store {
       const m = (event as { data?: unknown }).data;
       if (isEdgeMessage(m)) deliverTexts([m.text], this.state, this.deliver);
     };
-    const history = this.history();
-    if (Array.isArray(history)) deliverTexts(history, this.state, this.deliver);
+    // First writer of each field wins, as in the other stores; the log keeps every append.
+    const seen = new Set<string>();
+    const history = (this.log?.read() ?? []).filter((text) => {
+      const edge = decode(text);
+      if (edge === undefined) return true;
+      const field = edgeField(edge);
+      if (seen.has(field)) return false;
+      seen.add(field);
+      return true;
+    });
+    deliverTexts(history, this.state, this.deliver);
     this.state.online = true;
     this.state.reached = true;
     for (const edge of this.pending.splice(0)) this.publish(edge);
@@ -149,7 +139,8 @@ export class ThreadStore implements Store {
     }
     const field = edgeField(edge);
     const text = encode(edge);
-    this.hub?.keep(field, text);
+    // Into the log first: a worker constructed from now on has it, whatever the channel does.
+    if (this.log !== undefined && !this.log.append(text)) this.state.dropped++;
     this.channel.postMessage({ t: "edge", field, text } satisfies EdgeMessage);
     this.state.sent++;
   }

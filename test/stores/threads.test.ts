@@ -3,7 +3,6 @@
 // workers under the register hook, with no store and no code.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { BroadcastChannel } from "node:worker_threads";
 import { before, describe, it } from "node:test";
 import { ThreadHub, ThreadStore } from "../../src/stores/threads.js";
 import { ensureBuilt } from "../helpers/build.js";
@@ -15,17 +14,13 @@ compliance(
   async () => {
     const name = `waitgraph.test/${randomUUID()}`;
     const hub = new ThreadHub(async () => {}, name);
-    let raw = 0;
     const notApplicable = async () => {
       throw new Error("threads of one process have no outage");
     };
     return {
-      store: () => new ThreadStore(name, () => hub.texts),
+      store: () => new ThreadStore(name, hub.log),
       writeRaw: async (text) => {
-        const channel = new BroadcastChannel(name);
-        channel.postMessage({ t: "edge", field: `raw ${++raw}`, text });
-        channel.close();
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        hub.log.append(text);
       },
       pause: notApplicable,
       resume: notApplicable,
