@@ -10,7 +10,7 @@
 // Full is full: past LOG_BYTES an append is refused (and counted by the caller).
 
 /** Bytes of the log. The memory is reserved, not touched: pages are used as entries fill them. */
-export const LOG_BYTES = 32 << 20;
+export const LOG_BYTES = 16 << 20;
 const HEADER = 8;
 
 const encoder = new TextEncoder();
