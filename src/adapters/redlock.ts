@@ -59,9 +59,8 @@ import {
 } from "../core/seam.js";
 import { DeadlockError } from "../core/errors.js";
 import { checkFunction, expected, readOptions } from "../core/arguments.js";
-import { stackBelow, type Trace } from "../core/stack.js";
 import { defineMethod } from "./permits.js";
-import { kOriginal } from "./shared.js";
+import { kOriginal, librarySite } from "./shared.js";
 import {
   copyExports,
   isClassWith,
@@ -355,23 +354,6 @@ function dropToken(resource: string): void {
   if (entry !== undefined && --entry.users === 0) tokens.delete(resource);
 }
 
-/** Frames of redlock (and its bluebird) dropped: `using` acquires from inside the library. */
-const LIBRARY_FRAME = /[\\/]node_modules[\\/](?:redlock[^\\/]*|bluebird)[\\/]/;
-
-function userSite(): Trace {
-  const holder = stackBelow(userSite, 48);
-  let text: string | undefined;
-  return {
-    get stack(): string {
-      text ??= (holder.stack ?? "")
-        .split("\n")
-        .filter((line) => !LIBRARY_FRAME.test(line))
-        .join("\n");
-      return text;
-    },
-  };
-}
-
 // ---- acquire and release -----------------------------------------------------------------
 
 /** The resources of an acquisition, each once; undefined when one is not a string. */
@@ -418,7 +400,7 @@ function acquired(
     const map = classMap(resource, state.classOf);
     if (map === undefined) continue;
     const token = takeToken(resource);
-    const attempt = lockAcquireAt(map, token, 0, undefined, false, userSite);
+    const attempt = lockAcquireAt(map, token, 0, undefined, false, librarySite);
     if (attempt instanceof DeadlockError) {
       dropToken(resource);
       return refused(attempt);
@@ -439,7 +421,7 @@ function acquired(
     const normal = holds[i]!;
     const token = normal.instance;
     lockAbandoned(normal);
-    const held = lockAcquireAt(maps[i], token, 0, undefined, true, userSite);
+    const held = lockAcquireAt(maps[i], token, 0, undefined, true, librarySite);
     if (held instanceof DeadlockError) {
       holds.splice(i, 1);
       dropToken(taken.splice(i, 1)[0]!);

@@ -36,11 +36,12 @@ import { stackBelow, type Trace } from "../core/stack.js";
 
 /** Frames of the instrumented libraries, dropped from the stacks a report shows. */
 const LIBRARY_FRAME =
-  /[\\/]node_modules[\\/](?:async-mutex|async-lock|p-limit|p-queue|yocto-queue)[\\/]/;
+  /[\\/]node_modules[\\/](?:async-mutex|async-lock|p-limit|p-queue|yocto-queue|redlock[^\\/]*|bluebird)[\\/]/;
 
 /**
- * The running stack without the libraries' frames (async-lock's multi-key acquire and
- * p-queue's addAll reach the lock through the library): a report starts at the user's line.
+ * The running stack without the libraries' frames (async-lock's multi-key acquire, p-queue's
+ * addAll and redlock 5's `using` reach the lock through the library): a report starts at the
+ * user's line.
  * Called only when the validator needs a stack (a chain it has not seen); formatted later.
  * Locks the user calls directly (async-mutex, p-limit) skip it: no library frame can be there.
  */
