@@ -1,6 +1,7 @@
 // waitgraph: lockdep and DEPT for async TypeScript. The public surface, named exports only.
 import { tracker, task, bind, detach, heldLocks } from "./core/tracker.js";
-import { assertion, isLock } from "./core/seam.js";
+import { assertion } from "./core/seam.js";
+import { isLock } from "./core/class-options.js";
 import { checkOneOf, expected } from "./core/arguments.js";
 import { renderText } from "./report/text.js";
 import { settingsFromEnvironment } from "./core/environment.js";

@@ -3,8 +3,10 @@
 // bench/build.ts bundles a primitive (src/primitives/mutex.ts …) with esbuild and resolves its
 // imports of src/core/seam.ts to this file instead. The result is the same lock code, byte for
 // byte, with `tracking.on` a frozen `false` and every seam call a no-op, so what the tracked
-// build costs on top of it is exactly the tracker. No other part of src/core reaches the bundle
-// (the build checks its inputs), so no promise hooks are installed and no tracker exists.
+// build costs on top of it is exactly the tracker. No tracker file of src/core reaches the
+// bundle (the build checks its inputs), so no promise hooks are installed and no tracker
+// exists; what primitives import besides the seam (argument and class-option checks, errors)
+// is tracker-free and runs the same in both builds.
 //
 // It exports what src/primitives imports from the seam, each typed as its real counterpart:
 // when the seam's signatures change, the typecheck points here. A primitive that starts
@@ -13,13 +15,7 @@
 // callback: an untracked lock must stay a working lock.
 import type * as seam from "../../src/core/seam.js";
 
-export type {
-  AcquireAnnotations,
-  EventState,
-  Frame,
-  HeldLock,
-  LockMap,
-} from "../../src/core/seam.js";
+export type { EventState, HeldLock, LockMap } from "../../src/core/seam.js";
 
 /** Constant false: the primitives' `if (tracking.on)` branches are never taken. */
 export const tracking: { readonly on: boolean } = Object.freeze({ on: false });
@@ -28,28 +24,13 @@ const nothing = (): undefined => undefined;
 
 export const lockInit: typeof seam.lockInit = nothing;
 export const eventInit: typeof seam.eventInit = nothing;
-// Class options are read as given: checking them happens at construction, outside every timed
-// loop. The key list is typed as the real one's tuple, so the typecheck keeps the two equal.
-export const CLASS_OPTION_KEYS: typeof seam.CLASS_OPTION_KEYS = [
-  "name",
-  "key",
-  "order",
-  "validate",
-  "concurrency",
-];
-export const checkClassOptions: typeof seam.checkClassOptions = (opts) => opts;
-export const checkAnnotations: typeof seam.checkAnnotations = nothing;
 export const lockAcquire: typeof seam.lockAcquire = nothing;
-export const lockPending: typeof seam.lockPending = nothing;
-export const lockGranted: typeof seam.lockGranted = nothing;
-export const lockGrantedNow: typeof seam.lockGrantedNow = nothing;
-export const lockTaken: typeof seam.lockTaken = nothing;
+export const lockSync: typeof seam.lockSync = nothing;
+export const lockContended: typeof seam.lockContended = nothing;
+export const lockAcquired: typeof seam.lockAcquired = nothing;
 export const lockRelease: typeof seam.lockRelease = nothing;
-export const lockAbandoned: typeof seam.lockAbandoned = nothing;
-export const lockSuspend: typeof seam.lockSuspend = nothing;
-export const lockResume: typeof seam.lockResume = nothing;
-export const lockReleasedTwice: typeof seam.lockReleasedTwice = nothing;
 export const assertion: typeof seam.assertion = nothing;
+export const heldBy: typeof seam.heldBy = nothing;
 export const adopt: typeof seam.adopt = nothing;
 export const runHolding: typeof seam.runHolding = (_hold, fn) => fn();
 
@@ -65,4 +46,3 @@ export const eventWait: typeof seam.eventWait = nothing;
 export const eventWithdrawn: typeof seam.eventWithdrawn = nothing;
 export const eventRaise: typeof seam.eventRaise = nothing;
 export const awaitIsWait: typeof seam.awaitIsWait = nothing;
-export const heldBy: typeof seam.heldBy = nothing;

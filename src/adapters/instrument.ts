@@ -25,7 +25,7 @@
 // is given before changing anything, and throws `unrecognised(…)` when it does not know it:
 // the library is then left as it is and one warning names it (see instrumentModule).
 import Module, { createRequire } from "node:module";
-import { internalError } from "../core/seam.js";
+import { internalError } from "../core/findings.js";
 import { WaitgraphError } from "../core/errors.js";
 import { instrumentAsyncLock } from "./instrument/async-lock.js";
 import { instrumentAsyncMutex } from "./instrument/async-mutex.js";

@@ -25,15 +25,14 @@
 // Design limits: a `knex.withUserParams()` clone shares the tracking, except that awaiting its
 // `transaction()` without a handler does not hold the connection (its handler form does).
 import {
-  lockAbandoned,
-  lockInit,
-  lockPending,
-  lockRelease,
-  submitter,
   tracking,
+  lockInit,
+  lockContended,
+  lockRelease,
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
+import { submitter } from "../core/flows.js";
 import { DeadlockError, expected } from "../core/errors.js";
 import type { Skip } from "../core/lock-class.js";
 import type { Trace } from "../core/stack.js";
@@ -212,7 +211,7 @@ function track<K extends KnexLike>(
     if (attempt instanceof DeadlockError) return Promise.reject(attempt);
     if (attempt === undefined) return acquireConnection.call(this);
     if (permits === undefined) {
-      lockAbandoned(attempt);
+      lockRelease(attempt, "abandoned");
       return acquireConnection.call(this);
     }
     // The tarn pool's acquire() (called synchronously inside) takes this attempt.
@@ -220,7 +219,7 @@ function track<K extends KnexLike>(
     const promise = permits.withAttempt(hold, () =>
       acquireConnection.call(this),
     ) as Promise<unknown>;
-    lockPending(hold, promise);
+    lockContended(hold, promise);
     return promise;
   });
 
@@ -255,7 +254,8 @@ function track<K extends KnexLike>(
         return trx;
       const own = (trx as { acquireConnection?: Method }).acquireConnection;
       if (typeof own !== "function") {
-        if (!(attempt instanceof DeadlockError)) lockAbandoned(attempt);
+        if (!(attempt instanceof DeadlockError))
+          lockRelease(attempt, "abandoned");
         return trx;
       }
       defineMethod(
@@ -269,7 +269,7 @@ function track<K extends KnexLike>(
           } finally {
             if (entry !== undefined) {
               entry = undefined;
-              lockAbandoned(attempt);
+              lockRelease(attempt, "abandoned");
             }
           }
         },
@@ -296,7 +296,7 @@ function track<K extends KnexLike>(
           result instanceof Promise &&
           isHold(attempt)
         ) {
-          lockPending(attempt, result);
+          lockContended(attempt, result);
           // Once committed or rolled back, the awaiter holds nothing: knex gives the connection
           // back a few steps later on its own, without waiting for anything the awaiter holds.
           const hold = attempt;

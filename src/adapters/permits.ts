@@ -22,15 +22,12 @@
 //    the hold to itself: its caller is not seen holding it (reference/async-context.md §3.1,
 //    the helper-wrapper row). A synchronous wrapper (`() => pool.connect()`) is fine.
 import {
-  lockAbandoned,
-  lockAcquire,
-  lockAcquireAt,
-  lockGranted,
-  lockInit,
-  lockPending,
-  lockRelease,
-  lockReleasedTwice,
   tracking,
+  lockInit,
+  lockAcquire,
+  lockContended,
+  lockAcquired,
+  lockRelease,
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
@@ -195,7 +192,7 @@ export class Permits {
     if (!tracking.on) return undefined;
     return at === undefined
       ? lockAcquire(this.map, this.pool, 0, undefined, false)
-      : lockAcquireAt(this.map, this.pool, 0, undefined, false, at);
+      : lockAcquire(this.map, this.pool, 0, undefined, false, at);
   }
 
   /**
@@ -214,7 +211,7 @@ export class Permits {
       this.validated = outer;
       this.hasValidated = hadOuter;
       if (unused !== undefined && !(unused instanceof DeadlockError))
-        lockAbandoned(unused);
+        lockRelease(unused, "abandoned");
     }
   }
 
@@ -230,17 +227,17 @@ export class Permits {
         return resource;
       },
       (error: unknown) => {
-        lockAbandoned(hold);
+        lockRelease(hold, "abandoned");
         throw error;
       },
     );
-    lockPending(hold, granted);
+    lockContended(hold, granted);
     return granted;
   }
 
   /** The pool handed `resource` to the checkout that made `hold`. */
   granted(hold: HeldLock, resource: unknown): void {
-    lockGranted(hold);
+    lockAcquired(hold);
     this.loans.set(resource, hold);
   }
 
@@ -262,6 +259,6 @@ export class Permits {
   refused(resource: unknown): void {
     if (typeof resource !== "object" || resource === null) return;
     const hold = this.returned.get(resource);
-    if (hold !== undefined) lockReleasedTwice(hold, this.pool);
+    if (hold !== undefined) lockRelease(hold, "again");
   }
 }

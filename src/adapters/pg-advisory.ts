@@ -45,18 +45,16 @@
 // `hashtext($1)`, two statements in one text, a cursor — is left untracked: never guessed,
 // never an error in the user's query.
 import {
-  internalError,
-  lockAbandoned,
-  lockAcquire,
-  lockGranted,
-  lockInit,
-  lockPending,
-  lockRelease,
-  report,
   tracking,
+  lockInit,
+  lockAcquire,
+  lockContended,
+  lockAcquired,
+  lockRelease,
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
+import { internalError, limitExceeded } from "../core/findings.js";
 import { DeadlockError } from "../core/errors.js";
 import { checkFunction, expected } from "../core/arguments.js";
 
@@ -220,17 +218,12 @@ function classMap(
     // Keys made per entity would fill the process's class table and stop checking everywhere.
     cls = "…";
     if (classes.has(cls)) return classes.get(cls);
-    report({
-      kind: "limit-exceeded",
-      id: "limit-exceeded:pg-advisory-keys",
-      classes: [`pg advisory ${cls}`],
-      task: "main",
-      held: [],
-      stack: [],
-      limit:
-        "pg advisory key classes (past it, new keys are not checked; give trackPool an advisoryClass that groups keys)",
-      max: KEY_CLASSES,
-    });
+    limitExceeded(
+      "pg-advisory-keys",
+      `pg advisory ${cls}`,
+      "pg advisory key classes (past it, new keys are not checked; give trackPool an advisoryClass that groups keys)",
+      KEY_CLASSES,
+    );
   }
   const name = `pg advisory ${cls}`;
   // The map belongs to the key class (capacity 1: one exclusive holder at a time).
@@ -428,7 +421,7 @@ export function pending<T>(
     },
   );
   if (asked.hold !== undefined)
-    lockPending(asked.hold, answered, asked.op.trylock);
+    lockContended(asked.hold, answered, asked.op.trylock);
   return answered;
 }
 
@@ -462,14 +455,14 @@ export function answer(
       (autocommit || session === undefined || !session.inTransaction)
     ) {
       // Outside a transaction block the statement is its own transaction: the lock ends with it.
-      lockGranted(hold);
+      lockAcquired(hold);
       endHold(op.key!, hold);
       return;
     }
     // A session lock whose session is unknown (a pool.query through an untracked checkout)
     // could never be matched with its unlock: it is not held rather than held for good.
     if (session === undefined) return failed(asked);
-    lockGranted(hold);
+    lockAcquired(hold);
     session.add(op, hold);
   } catch (error) {
     internalError(error);
@@ -479,7 +472,7 @@ export function answer(
 /** The query failed, or the trylock was refused: nothing is held. */
 export function failed(asked: Asked): void {
   if (asked.hold === undefined || asked.hold.released) return;
-  lockAbandoned(asked.hold);
+  lockRelease(asked.hold, "abandoned");
   dropToken(asked.op.key!);
 }
 

@@ -8,13 +8,8 @@
 // the user's line and tags that promise (its awaiter holds the lock); the client's query only
 // says which session answered — through a relay set while pg-pool's connect callback runs
 // (pg-pool calls `client.query` synchronously there).
-import {
-  runAsSubmitter,
-  submitter,
-  tracking,
-  lockWaiting,
-  type HeldLock,
-} from "../core/seam.js";
+import { tracking, lockContended, type HeldLock } from "../core/seam.js";
+import { submitter, runAsSubmitter } from "../core/flows.js";
 import { DeadlockError } from "../core/errors.js";
 import {
   answer,
@@ -186,7 +181,8 @@ export function answering(
   callback: Callback,
 ): Callback {
   const frame = submitter();
-  if (asked.hold !== undefined) lockWaiting(asked.hold, asked.op.trylock);
+  if (asked.hold !== undefined)
+    lockContended(asked.hold, undefined, asked.op.trylock);
   return (error, result) => {
     if (error !== undefined && error !== null) failed(asked);
     else answer(asked, session(), result, autocommit);

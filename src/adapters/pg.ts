@@ -16,16 +16,12 @@
 // for a `pg.Client` used without a pool.
 import {
   tracking,
-  lockAbandoned,
-  lockGranted,
-  lockPending,
-  lockWaiting,
+  lockContended,
+  lockAcquired,
   lockRelease,
-  lockReleasedTwice,
-  runAsSubmitter,
-  submitter,
   type HeldLock,
 } from "../core/seam.js";
+import { submitter, runAsSubmitter } from "../core/flows.js";
 import { DeadlockError, expected } from "../core/errors.js";
 import { readOptions } from "../core/arguments.js";
 import type { Skip } from "../core/lock-class.js";
@@ -209,15 +205,15 @@ function track<P extends PgPoolLike>(
       // The callback is the holder: it runs as the task that called connect(), holding the client.
       const frame = submitter();
       // pool.query checks out this way: blocked in the wait-for graph until the callback.
-      lockWaiting(hold, timesOut(pool));
+      lockContended(hold, undefined, timesOut(pool));
       connect.call(this, (error, client, done) => {
         if (error !== undefined && error !== null) {
-          lockAbandoned(hold);
+          lockRelease(hold, "abandoned");
           runAsSubmitter(frame, undefined, () => callback(error, client, done));
           return;
         }
         const release = holdUntilRelease(pool, client!, hold, classOf);
-        lockGranted(hold);
+        lockAcquired(hold);
         runAsSubmitter(frame, hold, () => callback(error, client, release));
       });
       return undefined;
@@ -225,17 +221,17 @@ function track<P extends PgPoolLike>(
     const granted = (connect.call(this) as Promise<PgClient>).then(
       (client) => {
         holdUntilRelease(pool, client, hold, classOf);
-        lockGranted(hold);
+        lockAcquired(hold);
         return client;
       },
       (error: unknown) => {
-        lockAbandoned(hold);
+        lockRelease(hold, "abandoned");
         throw error;
       },
     );
     // connectionTimeoutMillis ends the wait by itself: never a stuck wait (a pool's own
     // wait cannot be withdrawn alone, so a live deadlock here is reported, not broken).
-    lockPending(hold, granted, timesOut(pool));
+    lockContended(hold, granted, timesOut(pool));
     return granted;
   }
 
@@ -260,7 +256,7 @@ function track<P extends PgPoolLike>(
     const op = poolAdvisory(args);
     const asked = op === undefined ? undefined : ask(op, undefined, classOf());
     if (asked instanceof DeadlockError) {
-      if (attempt !== undefined) lockAbandoned(attempt);
+      if (attempt !== undefined) lockRelease(attempt, "abandoned");
       return refuse(asked, args, queryParts(args).callbackAt);
     }
     // pg-pool's query checks out through this.connect(), which takes the attempt made here.
@@ -311,7 +307,7 @@ function holdUntilRelease(
   const release = client.release;
   let released = false;
   const tracked = function (this: unknown, ...args: unknown[]): void {
-    if (released) lockReleasedTwice(hold, pool);
+    if (released) lockRelease(hold, "again");
     else {
       released = true;
       lockRelease(hold);

@@ -42,21 +42,16 @@
 // the usual `await redlock.acquire([...])`; a promise kept and awaited after the grant
 // carries only the last resource.
 import {
-  internalError,
-  lockAbandoned,
-  lockAcquireAt,
-  lockGranted,
-  lockInit,
-  lockPending,
-  lockRelease,
-  lockWaiting,
-  report,
-  runAsSubmitter,
-  submitter,
   tracking,
+  lockInit,
+  lockAcquire,
+  lockContended,
+  lockRelease,
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
+import { submitter, runAsSubmitter, grantTogether } from "../core/flows.js";
+import { internalError, limitExceeded } from "../core/findings.js";
 import { DeadlockError } from "../core/errors.js";
 import { checkFunction, expected, readOptions } from "../core/arguments.js";
 import { defineMethod } from "./permits.js";
@@ -313,17 +308,12 @@ function classMap(
     // Resources made per entity would fill the class table and stop checking everywhere.
     cls = "…";
     if (classes.has(cls)) return classes.get(cls);
-    report({
-      kind: "limit-exceeded",
-      id: "limit-exceeded:redlock-resources",
-      classes: [`redlock ${cls}`],
-      task: "main",
-      held: [],
-      stack: [],
-      limit:
-        "redlock resource classes (past it, new resources are not checked; give track() a resourceClass that groups resources)",
-      max: RESOURCE_CLASSES,
-    });
+    limitExceeded(
+      "redlock-resources",
+      `redlock ${cls}`,
+      "redlock resource classes (past it, new resources are not checked; give track() a resourceClass that groups resources)",
+      RESOURCE_CLASSES,
+    );
   }
   const name = `redlock ${cls}`;
   // The overflow class holds resources of every place in every order: checking it would report
@@ -384,7 +374,7 @@ function acquired(
   const holds: HeldLock[] = [];
   const taken: string[] = [];
   const abandon = (): void => {
-    for (const h of holds) lockAbandoned(h);
+    for (const h of holds) lockRelease(h, "abandoned");
     for (const r of taken) dropToken(r);
   };
   const refused = (error: DeadlockError): unknown => {
@@ -400,7 +390,7 @@ function acquired(
     const map = classMap(resource, state.classOf);
     if (map === undefined) continue;
     const token = takeToken(resource);
-    const attempt = lockAcquireAt(map, token, 0, undefined, false, librarySite);
+    const attempt = lockAcquire(map, token, 0, undefined, false, librarySite);
     if (attempt instanceof DeadlockError) {
       dropToken(resource);
       return refused(attempt);
@@ -420,8 +410,8 @@ function acquired(
   for (let i = 0; i < holds.length - 1; i++) {
     const normal = holds[i]!;
     const token = normal.instance;
-    lockAbandoned(normal);
-    const held = lockAcquireAt(maps[i], token, 0, undefined, true, librarySite);
+    lockRelease(normal, "abandoned");
+    const held = lockAcquire(maps[i], token, 0, undefined, true, librarySite);
     if (held instanceof DeadlockError) {
       holds.splice(i, 1);
       dropToken(taken.splice(i, 1)[0]!);
@@ -449,7 +439,7 @@ function acquired(
   const last = holds[holds.length - 1]!;
   const granted = asked.then(
     (lock) => {
-      grant(holds, last);
+      grantTogether(holds, last);
       const value = (lock as LockLike | undefined)?.value;
       if (typeof value === "string")
         state.granted.set(value, {
@@ -470,26 +460,10 @@ function acquired(
       throw error;
     },
   );
-  for (const h of holds) if (h !== last) lockWaiting(h, bounded);
-  lockPending(last, granted, bounded);
+  for (const h of holds) if (h !== last) lockContended(h, undefined, bounded);
+  lockContended(last, granted, bounded);
   if (cb !== undefined) granted.catch(noop); // the callback has the error
   return granted;
-}
-
-/**
- * Grants every hold of one acquisition to the flows that await it. Only `last` tags the
- * promise; the continuations waiting for it (the awaiters, made before the grant) wait for
- * the others too, so each of them holds every resource.
- */
-function grant(holds: HeldLock[], last: HeldLock): void {
-  const awaiting = last.waiters;
-  // The ordinary hold first, the trylocks above it (the order a held list is searched in).
-  lockGranted(last);
-  for (const h of holds) {
-    if (h === last) continue;
-    if (awaiting !== null) h.waiters = [...(h.waiters ?? []), ...awaiting];
-    lockGranted(h);
-  }
 }
 
 /** Runs a callback as the flow that asked, holding `holds`. */

@@ -5,7 +5,7 @@
 // still decides who gets in and when. Two shapes of library exist.
 //
 //  * Locks (async-mutex): acquire() resolves once granted and the caller's continuation holds
-//    the lock until it calls a releaser. The promise handed back is tagged (`lockPending`), so
+//    the lock until it calls a releaser. The promise handed back is tagged (`lockContended`), so
 //    that continuation — and only it, never a Promise.all sibling — holds the lock.
 //  * Queues (async-lock, p-limit, p-queue): the caller hands over a function and the library
 //    runs it later, from whichever task freed the slot. That work is charged to the task that
@@ -17,20 +17,20 @@
 // "will be waited for" is approximated by "was submitted while holding" (async-context §4): a
 // fire-and-forget submission from inside held work is reported too; `detach(fn)` opts out.
 import {
-  lockAbandoned,
-  lockAcquire,
-  lockAcquireAt,
-  lockGranted,
-  lockPending,
-  lockRelease,
-  onFrame,
-  runAsSubmitter,
-  submitter,
   tracking,
-  type Frame,
+  lockAcquire,
+  lockContended,
+  lockAcquired,
+  lockRelease,
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
+import {
+  submitter,
+  runAsSubmitter,
+  onFrame,
+  type Frame,
+} from "../core/flows.js";
 import { DeadlockError } from "../core/errors.js";
 import { stackBelow, type Trace } from "../core/stack.js";
 
@@ -122,22 +122,22 @@ export function acquireVia<T>(
   try {
     asked = start();
   } catch (error) {
-    lockAbandoned(hold);
+    lockRelease(hold, "abandoned");
     throw error;
   }
   const granted = asked.then(
     (value) => {
-      lockGranted(hold);
+      lockAcquired(hold);
       const grant: Grant = { hold, released: false };
       core.grants.add(grant);
       return onGrant(value, grant, core);
     },
     (error: unknown) => {
-      lockAbandoned(hold);
+      lockRelease(hold, "abandoned");
       throw error;
     },
   );
-  lockPending(hold, granted);
+  lockContended(hold, granted);
   return granted;
 }
 
@@ -211,7 +211,7 @@ export function submit(
   let hold: HeldLock | undefined;
   if (permit) {
     const attempt = throughLibrary
-      ? lockAcquireAt(map, instance, 0, undefined, false, librarySite)
+      ? lockAcquire(map, instance, 0, undefined, false, librarySite)
       : lockAcquire(map, instance, 0, undefined, false);
     if (attempt instanceof DeadlockError) return attempt;
     hold = attempt;
@@ -243,7 +243,7 @@ export function endSubmission(s: Submission): void {
   s.ended = true;
   if (s.hold !== undefined) {
     if (s.ran) lockRelease(s.hold);
-    else lockAbandoned(s.hold);
+    else lockRelease(s.hold, "abandoned");
   }
   s.onEnd?.();
 }

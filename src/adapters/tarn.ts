@@ -8,7 +8,8 @@
 // so whoever awaits it holds the resource until `release(resource)`, from any task. A `release`
 // of a resource already given back, which the pool refuses, is reported as a bad unlock balance.
 import { DeadlockError, expected } from "../core/errors.js";
-import { lockCapacity, type LockMap } from "../core/seam.js";
+import { type LockMap } from "../core/seam.js";
+import { noteCapacity } from "../core/wait-for.js";
 import {
   checkPoolOptions,
   defineMethod,
@@ -112,7 +113,7 @@ export function instrumentTarn<
  */
 export function trackInClass(pool: TarnPoolLike, map: LockMap): void {
   if (permitsOf(pool) !== undefined || isTracked(pool)) return;
-  lockCapacity(pool, sizeOf((pool as { max?: unknown }).max));
+  noteCapacity(pool, sizeOf((pool as { max?: unknown }).max));
   instrumentPool(pool, new Permits(pool, map));
 }
 

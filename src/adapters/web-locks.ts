@@ -54,20 +54,18 @@
 // returns a promise that settles with the library's value or error, a few microtasks later:
 // the library's own promise is observed through it, never left handled behind the caller's back.
 import {
-  lockAbandoned,
-  lockAcquire,
-  lockCapacity,
-  lockGranted,
-  lockInit,
-  lockRelease,
-  lockWaiting,
-  report,
-  runAsSubmitter,
-  submitter,
   tracking,
+  lockInit,
+  lockAcquire,
+  lockContended,
+  lockAcquired,
+  lockRelease,
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
+import { submitter, runAsSubmitter } from "../core/flows.js";
+import { limitExceeded } from "../core/findings.js";
+import { noteCapacity } from "../core/wait-for.js";
 import { DeadlockError, expected } from "../core/errors.js";
 import { checkFunction, readOptions } from "../core/arguments.js";
 import { afterSettling, kTracked } from "./shared.js";
@@ -246,17 +244,12 @@ function classMap(state: State, name: string): LockMap | undefined {
     // checking everywhere: past the cap, new names share one class — and the user is told.
     cls = OVERFLOW;
     if (state.classes.has(cls)) return state.classes.get(cls);
-    report({
-      kind: "limit-exceeded",
-      id: "limit-exceeded:web-lock-names",
-      classes: [`web-lock ${cls}`],
-      task: "main",
-      held: [],
-      stack: [],
-      limit:
-        "Web Lock name classes of one LockManager (past it, new names are not checked; give trackWebLocks a classOf that groups names)",
-      max: NAME_CLASSES,
-    });
+    limitExceeded(
+      "web-lock-names",
+      `web-lock ${cls}`,
+      "Web Lock name classes of one LockManager (past it, new names are not checked; give trackWebLocks a classOf that groups names)",
+      NAME_CLASSES,
+    );
   }
   const order = state.order;
   // Capacity 1: an exclusive hold of a name is the only one (a certain self-deadlock when the
@@ -287,7 +280,7 @@ function nameEntry(state: State, name: string): NameEntry {
   let entry = state.names.get(name);
   if (entry === undefined) {
     entry = { token: { name }, users: 0, holds: new Set() };
-    lockCapacity(entry.token, 1);
+    noteCapacity(entry.token, 1);
     state.names.set(name, entry);
   }
   entry.users++;
@@ -412,13 +405,13 @@ function acquire(
     const lock = given[0];
     if (lock === null || hold.released) {
       // ifAvailable and not available: nothing held, nothing depends on it.
-      if (!hold.released) lockAbandoned(hold);
+      if (!hold.released) lockRelease(hold, "abandoned");
       end();
       return runAsSubmitter(frame, undefined, () =>
         callback.apply(this, given),
       );
     }
-    lockGranted(hold);
+    lockAcquired(hold);
     if (parsed.steal) for (const victim of entry.holds) stolen(victim);
     entry.holds.add(hold);
     // The callback runs as the requester, holding the lock; its result is observed from
@@ -439,15 +432,15 @@ function acquire(
   try {
     asked = state.raw.call(manager, name, parsed.options ?? {}, granted);
   } catch (error) {
-    lockAbandoned(hold);
+    lockRelease(hold, "abandoned");
     end();
     throw error;
   }
   // Node grants a free lock synchronously, inside request(): no wait then.
-  if (!called && !trylock) lockWaiting(hold);
+  if (!called && !trylock) lockContended(hold);
   // Settled without a grant (aborted, or refused), or stolen from: the hold is over.
   const settled = (): void => {
-    if (!called && !hold.released) lockAbandoned(hold);
+    if (!called && !hold.released) lockRelease(hold, "abandoned");
     end();
   };
   return asked.then(
@@ -464,5 +457,5 @@ function acquire(
 
 /** A hold a steal took away: nobody holds it any more, and nobody released it by waiting. */
 function stolen(hold: HeldLock): void {
-  if (!hold.released) lockAbandoned(hold);
+  if (!hold.released) lockRelease(hold, "abandoned");
 }

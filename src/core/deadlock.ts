@@ -6,7 +6,7 @@ import { DeadlockError } from "./errors.js";
 import type { HeldLock } from "./held-lock.js";
 import { core } from "./instance.js";
 import type { LockRef, Report } from "./report.js";
-import { report } from "./seam.js";
+import { report } from "./findings.js";
 import { userFrames } from "./stack.js";
 import { holdersOf, locksHeld, stuckGroups, type StuckGroup } from "./stuck.js";
 import { lockRef } from "./validator.js";

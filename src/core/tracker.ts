@@ -21,13 +21,8 @@ import {
 } from "./report.js";
 import { captureTrace, keepLibraryFrames, userFrames } from "./stack.js";
 import { DEFAULT_LIMITS, lockRef, type Limits } from "./validator.js";
-import {
-  awaitIsWait,
-  ecxtEnter,
-  internalError,
-  eventInit,
-  report,
-} from "./seam.js";
+import { awaitIsWait, ecxtEnter, eventInit } from "./seam.js";
+import { internalError, report } from "./findings.js";
 import { dump } from "./dump.js";
 import { setDeadlockTimeout } from "./watchdog.js";
 

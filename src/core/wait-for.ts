@@ -2,8 +2,8 @@
 // The class graph says what can deadlock; this says what is blocked right now: which flow
 // waits for which lock, permit or pool, and what that flow holds meanwhile.
 //
-// It changes only when a wait blocks (lockPending) or ends (lockGranted, lockAbandoned), so an
-// uncontended acquisition (lockGrantedNow) never touches it. Who holds an instance is not
+// It changes only when a wait blocks (lockContended) or ends (lockAcquired, lockRelease "abandoned"), so an
+// uncontended acquisition (lockAcquired with its promise) never touches it. Who holds an instance is not
 // tracked per instance: a blocked flow's held list (its frame) says what it holds, and the
 // instance's capacity says whether those holds are all there are (stuck.ts). Nothing is kept
 // for a flow that is not blocked.

@@ -13,7 +13,7 @@
 import { expected } from "./errors.js";
 import { core } from "./instance.js";
 import { reportStuck } from "./deadlock.js";
-import { internalError } from "./seam.js";
+import { internalError } from "./findings.js";
 import { stuckWaits } from "./stuck.js";
 import { blocked, onFirstBlocked } from "./wait-for.js";
 import { DEFAULT_DEADLOCK_TIMEOUT, state } from "./process-state.js";

@@ -2,20 +2,18 @@
 // attempt (before blocking, as lockdep does), take the lock now or queue FIFO, and hand out an
 // idempotent releaser. The lock algorithms themselves (who may enter) live in each primitive.
 import {
-  checkAnnotations,
-  lockAbandoned,
   lockAcquire,
-  lockGranted,
-  lockGrantedNow,
-  lockPending,
+  lockAcquired,
+  lockContended,
   lockRelease,
-  lockReleasedTwice,
-  lockTaken,
   tracking,
-  type AcquireAnnotations,
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
+import {
+  checkAnnotations,
+  type AcquireAnnotations,
+} from "../core/class-options.js";
 import { DeadlockError } from "../core/errors.js";
 import { readOptions } from "../core/arguments.js";
 import type { ReadMode } from "../core/report.js";
@@ -48,7 +46,7 @@ export function releaser(
   let released = false;
   return () => {
     if (released) {
-      lockReleasedTwice(hold, lock.instance);
+      if (hold !== undefined) lockRelease(hold, "again");
       return;
     }
     released = true;
@@ -108,25 +106,25 @@ export function acquire<T>(
   const release = releaser(lock, hold, want);
   if (lock.take(want)) {
     const granted = Promise.resolve(wrap(release, hold));
-    if (hold !== undefined) lockGrantedNow(hold, granted);
+    if (hold !== undefined) lockAcquired(hold, granted);
     return granted;
   }
   let waiter!: Waiter;
   const pending = new Promise<T>((resolve, reject) => {
     waiter = new Waiter(
       () => {
-        if (hold !== undefined) lockGranted(hold);
+        if (hold !== undefined) lockAcquired(hold);
         resolve(wrap(release, hold));
       },
       reject,
       want,
       () => {
-        if (hold !== undefined) lockAbandoned(hold);
+        if (hold !== undefined) lockRelease(hold, "abandoned");
       },
     );
   });
   if (hold !== undefined)
-    lockPending(hold, pending, bounded(o), (reason) =>
+    lockContended(hold, pending, bounded(o), (reason) =>
       lock.withdraw(waiter, reason),
     );
   lock.enqueue(waiter, o);
@@ -155,7 +153,7 @@ export function tryAcquire(
   if (tracking.on) {
     const attempt = lockAcquire(lock.map, lock.instance, read, o, true);
     if (!(attempt instanceof DeadlockError)) hold = attempt;
-    if (hold !== undefined) lockTaken(hold);
+    if (hold !== undefined) lockAcquired(hold, "sync");
   }
   return releaser(lock, hold, want);
 }

@@ -11,19 +11,15 @@ import {
   eventWait,
   eventWithdrawn,
   heldBy,
-  heldListsExact,
-  lockAcquire,
-  lockAbandoned,
+  lockAcquired,
+  lockContended,
+  lockRelease,
+  lockSync,
   eventInit,
-  lockPending,
-  lockResume,
-  lockSuspend,
   newEventState,
-  tracking,
   type EventState,
   type LockMap,
 } from "../core/seam.js";
-import { DeadlockError } from "../core/errors.js";
 import { expected, InvalidArgumentError } from "../core/arguments.js";
 import { Mutex, type LockOptions } from "./mutex.js";
 import {
@@ -51,11 +47,10 @@ export class Condition {
     } catch (error) {
       return Promise.reject(error);
     }
-    const held = tracking.on ? heldBy(mutex) : undefined;
-    // Without exact held lists (the ALS fallback) only the mutex's own state can be checked.
-    const holderKnown =
-      tracking.on && mutex.map !== undefined && heldListsExact();
-    if (!mutex.isLocked() || (holderKnown && held === undefined))
+    // null: the caller certainly does not hold it. Where that cannot be known (untracked, the
+    // ALS fallback) only the mutex's own state can be checked.
+    const holding = heldBy(mutex);
+    if (!mutex.isLocked() || holding === null)
       return Promise.reject(
         new InvalidArgumentError(
           "Expected the caller to hold `mutex` when it calls Condition.wait, got a mutex it does not hold",
@@ -64,13 +59,14 @@ export class Condition {
 
     // The caller's own hold is suspended, not replaced: every frame that holds it — the caller's,
     // and the caller's caller when the wait sits in a helper — holds the mutex again on return.
-    if (held !== undefined) lockSuspend(held);
+    const held = holding ?? undefined;
+    if (held !== undefined) lockRelease(held, "suspended");
     mutex.giveBack();
     const timed = o?.timeout !== undefined && o.timeout !== Infinity;
 
     const retake = (settle: () => void): void => {
       const granted = (): void => {
-        if (held !== undefined) lockResume(held);
+        if (held !== undefined) lockAcquired(held);
         settle();
       };
       if (mutex.take()) granted();
@@ -104,16 +100,15 @@ export class Condition {
       o?.signal?.aborted === true
         ? o.signal.reason
         : eventWait(this.map, this, this.ev, timed, undefined, waiter);
-    // Taking the mutex again is validated as an acquisition (with the held list as it is
-    // while waiting); the record that comes back only carries the verdict.
+    // Taking the mutex again is validated now, with the held list as it is while waiting
+    // (lock_sync: checked, not held — the re-take after the wait is the hold).
     if (held !== undefined) {
-      const check = lockAcquire(mutex.map, mutex, 0, undefined, false, waiter);
-      if (check instanceof DeadlockError) refused ??= check;
-      else if (check !== undefined) lockAbandoned(check);
+      const check = lockSync(mutex.map, mutex, 0, waiter);
+      refused ??= check;
     }
     if (refused !== undefined) retake(() => reject(refused));
     else this.queue.push(waiter, o, "Condition wait");
-    if (held !== undefined) lockPending(held, pending);
+    if (held !== undefined) lockContended(held, pending);
     return pending;
   }
 

@@ -4,13 +4,8 @@
 // 2, then `read(A)` again in task 1 deadlocks. With `recursiveRead: true` a reader enters
 // whenever no writer holds the lock (readers may overtake waiting writers), and its readers are
 // recursive (read = 2): re-reading under a read hold is then allowed.
-import {
-  lockInit,
-  assertion,
-  checkClassOptions,
-  CLASS_OPTION_KEYS,
-  type LockMap,
-} from "../core/seam.js";
+import { lockInit, assertion, type LockMap } from "../core/seam.js";
+import { checkClassOptions, CLASS_OPTION_KEYS } from "../core/class-options.js";
 import { checkBoolean, checkCallback } from "../core/arguments.js";
 import {
   acquire,

@@ -15,7 +15,8 @@
 // Design limits: a key taken again inside a `domainReentrant` lock's own domain is not
 // tracked (the library lets it in). A `fn` that outlives `maxExecutionTime` keeps its hold
 // until it settles, although the library has moved on.
-import { lockInit, report, type LockMap } from "../../core/seam.js";
+import { lockInit, type LockMap } from "../../core/seam.js";
+import { limitExceeded } from "../../core/findings.js";
 import { DeadlockError } from "../../core/errors.js";
 import {
   checkFunction,
@@ -160,16 +161,12 @@ function classMap(
     // everywhere. Past the cap, new keys share one class — and the user is told to group them.
     cls = "…";
     if (state.classes.has(cls)) return state.classes.get(cls);
-    report({
-      kind: "limit-exceeded",
-      id: `limit-exceeded:async-lock-keys:${state.base}`,
-      classes: [state.display],
-      task: "main",
-      held: [],
-      stack: [],
-      limit: `async-lock key classes of ${state.display} (give it a classOf that groups keys)`,
-      max: KEY_CLASSES,
-    });
+    limitExceeded(
+      `async-lock-keys:${state.base}`,
+      state.display,
+      `async-lock key classes of ${state.display} (give it a classOf that groups keys)`,
+      KEY_CLASSES,
+    );
   }
   // The map belongs to the key class, not to the AsyncLock (which has many).
   const map = lockInit(

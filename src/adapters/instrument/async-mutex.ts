@@ -18,14 +18,8 @@
 //    validated (they may block until the timeout). tryAcquire(lock) acquisitions are trylocks:
 //    never validated, held once they succeed.
 import type { MutexInterface, SemaphoreInterface } from "async-mutex";
-import {
-  lockAbandoned,
-  lockAcquire,
-  lockInit,
-  runHolding,
-  tracking,
-} from "../../core/seam.js";
-import { DeadlockError, expected } from "../../core/errors.js";
+import { lockInit, lockSync, runHolding } from "../../core/seam.js";
+import { expected } from "../../core/errors.js";
 import { readOptions } from "../../core/arguments.js";
 import type { ClassOptions, Skip } from "../../core/lock-class.js";
 import {
@@ -204,10 +198,9 @@ async function runTicket(
 function waitForUnlock(this: Sync, a?: Arg, b?: Arg): Promise<void> {
   const t = stateOf(this);
   const core = t.core;
-  if (core.map !== undefined && tracking.on && !t.trylock) {
-    const attempt = lockAcquire(core.map, core.instance, 0, undefined, false);
-    if (attempt instanceof DeadlockError) return Promise.reject(attempt);
-    if (attempt !== undefined) lockAbandoned(attempt);
+  if (!t.trylock) {
+    const refused = lockSync(core.map, core.instance, 0);
+    if (refused !== undefined) return Promise.reject(refused);
   }
   return t.raw.waitForUnlock.call(this, a, b);
 }

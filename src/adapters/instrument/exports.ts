@@ -1,6 +1,6 @@
 // What the instrumentations of `waitgraph/register` share: checking the shape of a library's
 // exports before changing anything, and handing out changed exports.
-import { internalError } from "../../core/seam.js";
+import { internalError } from "../../core/findings.js";
 
 // A library's exports with some of them replaced, as a new object: a CommonJS exports object
 // may define its exports as getters that cannot be redefined (TypeScript's re-exports), and an
