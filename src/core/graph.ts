@@ -40,6 +40,35 @@ export interface Edge {
 /** A BFS result: the edges of the shortest strong path, in order from the search root. */
 export type Path = Edge[];
 
+/** What one insert did (DependencyGraph.tryAdd). */
+export type AddResult =
+  | { readonly kind: "added" | "widened"; readonly edge: Edge }
+  /** The bit was there already: nothing to do, nothing new to tell anyone. */
+  | { readonly kind: "known" }
+  /**
+   * The edge closes a strong cycle and is not added: `path` runs from its target back to its
+   * source; `timeout` when the cycle was found only through timed edges (a delay).
+   */
+  | { readonly kind: "cycle"; readonly path: Path; readonly timeout: boolean }
+  /** The search queue ran out (`maxQueue`): nothing added, nothing known. */
+  | { readonly kind: "overflow" }
+  /** `maxEdges` edges exist already and this one is new: not added. */
+  | { readonly kind: "full" };
+
+/** The bounds and options of one graph's inserts. */
+export interface AddRules {
+  readonly maxQueue: number;
+  readonly maxEdges: number;
+  /** Search cycles through timed edges too, reported as delays (`reportTimeouts`). */
+  readonly reportTimeouts: boolean;
+  /** Counted when given: searches made, and searches the topological order made needless. */
+  readonly counts?: { searches: number; searchesSkipped: number };
+}
+
+const KNOWN: AddResult = Object.freeze({ kind: "known" });
+const FULL: AddResult = Object.freeze({ kind: "full" });
+const OVERFLOW: AddResult = Object.freeze({ kind: "overflow" });
+
 export class DependencyGraph {
   private readonly out: Edge[][] = [];
   private readonly inn: number[][] = [];
@@ -174,6 +203,90 @@ export class DependencyGraph {
         if (queue.length - head > maxQueue) return "overflow";
         queue.push(entry);
       }
+    }
+    return null;
+  }
+
+  /**
+   * lockdep's `check_prev_add`, the one insert of every dependency graph here (the validator's,
+   * `waitgraph merge`'s, the one shared between processes): adds dependency bit `bit` of
+   * `from → to` unless it closes a strong cycle, so the graph never holds one.
+   *
+   * - A bit already present needs no search: had a strong path `to → … → from` appeared since,
+   *   the edge that made it would have closed a cycle with this one and been refused. A bit
+   *   known only from timed waits is searched again when an untimed one brings it.
+   * - An edge that respects the topological order (Pearce–Kelly) closes no cycle: no search.
+   * - A timed edge (every wait that made it had a timeout) closes no deadlock: it can delay
+   *   (DEPT §2.7). Cycles through timed edges are searched only when `reportTimeouts` asks,
+   *   after the search for a deadlock, and come back with `timeout: true`.
+   * - A self-edge is a cycle of one class unless the search finds none: a raiser that waits
+   *   for an event of its own class (DEPT's AA) is one; a recursive read under a read of the
+   *   same class is not, and is kept (a lock re-taken is lockdep's recursive-locking rule,
+   *   checked before any insert).
+   */
+  tryAdd(
+    from: number,
+    to: number,
+    bit: number,
+    timeout: boolean,
+    rules: AddRules,
+    trace: Trace,
+    extra?: { start?: Trace | undefined; event?: Trace | undefined },
+  ): AddResult {
+    if (this.knows(from, to, bit, timeout)) return KNOWN;
+    const existing = this.edge(from, to);
+    if (existing === undefined && this.edgeCount >= rules.maxEdges) return FULL;
+    if (!timeout || rules.reportTimeouts) {
+      if (this.order.respects(from, to)) {
+        if (rules.counts !== undefined) rules.counts.searchesSkipped++;
+      } else {
+        if (rules.counts !== undefined) rules.counts.searches++;
+        const found = this.closes(from, to, bit, timeout, rules);
+        if (found !== null) return found;
+      }
+    }
+    if (existing !== undefined) {
+      existing.dep |= bit;
+      if (!timeout) existing.timeout = false;
+      return { kind: "widened", edge: existing };
+    }
+    const edge = this.add(from, to, bit, trace, {
+      start: extra?.start,
+      event: extra?.event,
+      timeout,
+    });
+    return { kind: "added", edge };
+  }
+
+  /** Whether tryAdd would find bit `bit` of `from → to` known already (nothing to check). */
+  knows(from: number, to: number, bit: number, timeout: boolean): boolean {
+    const e = this.edge(from, to);
+    return e !== undefined && (e.dep & bit) !== 0 && (timeout || !e.timeout);
+  }
+
+  /** The strong path `to → … → from` that `from → to` would close, first without timed edges. */
+  private closes(
+    from: number,
+    to: number,
+    bit: number,
+    timeout: boolean,
+    rules: AddRules,
+  ): AddResult | null {
+    const rootOnlyXr = (bit & (DEP_SR | DEP_ER)) !== 0;
+    const targetRead: ReadMode = (bit & (DEP_SR | DEP_SN)) !== 0 ? 1 : 0;
+    for (const throughTimeouts of [false, true]) {
+      if (throughTimeouts ? !rules.reportTimeouts : timeout) continue;
+      const path = this.strongPath(
+        to,
+        rootOnlyXr,
+        from,
+        targetRead,
+        rules.maxQueue,
+        throughTimeouts,
+      );
+      if (path === "overflow") return OVERFLOW;
+      if (path !== null)
+        return { kind: "cycle", path, timeout: throughTimeouts };
     }
     return null;
   }

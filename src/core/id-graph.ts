@@ -8,9 +8,11 @@ import {
   DEP_SN,
   DEP_SR,
   DependencyGraph,
+  type AddRules,
   type Edge,
 } from "./graph.js";
 import type { ReadMode } from "./report.js";
+import type { Trace } from "./stack.js";
 
 /** Bits in the order an edge's are tried: the exclusive, non-recursive dependency first. */
 export const DEP_BITS: readonly number[] = [DEP_EN, DEP_ER, DEP_SN, DEP_SR];
@@ -37,17 +39,25 @@ export type TryAdd<T> =
   /** `maxNodes` classes are known already and this edge names another. */
   | { kind: "full" };
 
+/** Edges over ids keep no stack of their own: their payload says who added them, and where. */
+const NO_TRACE: Trace = {};
+
 export class IdGraph<T> {
   private readonly index = new Map<string, number>();
   private readonly graph = new DependencyGraph();
   /** Per edge, the payload of each bit (by its place in DEP_BITS): who added that bit. */
   private readonly payloads = new Map<Edge, (T | undefined)[]>();
 
+  private readonly rules: AddRules;
+
   constructor(
     private readonly maxNodes = 0xffff,
-    private readonly maxQueue = Infinity,
-    private readonly maxEdges = Infinity,
-  ) {}
+    maxQueue = Infinity,
+    maxEdges = Infinity,
+  ) {
+    // A cycle through a timed edge is a delay, not a deadlock: neither graph over ids reports one.
+    this.rules = { maxQueue, maxEdges, reportTimeouts: false };
+  }
 
   get nodeCount(): number {
     return this.index.size;
@@ -58,12 +68,9 @@ export class IdGraph<T> {
   }
 
   /**
-   * Adds dependency bit `bit` of `fromId → toId`, unless it closes a strong cycle. A timed
-   * edge (every wait that made it had a timeout) closes none: it can delay, not deadlock, and
-   * cycles through timed edges are not searched (DEPT §2.7); a bit known only from timed waits
-   * is checked again when an untimed one brings it. A self-edge closes no cycle between two
-   * classes (lockdep reports it as recursive locking when it happens); it is kept, and no search
-   * can pass through it to another class.
+   * Adds dependency bit `bit` of `fromId → toId` unless it closes a strong cycle: the graph's
+   * one insert (graph.ts tryAdd, lockdep's check_prev_add), over stable ids. `payload` is
+   * kept for the bit when it is new, and a cycle's path comes back as the payloads of its steps.
    */
   tryAdd(
     fromId: string,
@@ -75,32 +82,27 @@ export class IdGraph<T> {
     const from = this.node(fromId);
     const to = this.node(toId);
     if (from === undefined || to === undefined) return { kind: "full" };
-    const existing = this.graph.edge(from, to);
-    const known = existing !== undefined && (existing.dep & bit) !== 0;
-    if (known && (timeout || !existing.timeout)) return { kind: "known" };
-    if (existing === undefined && this.graph.edgeCount >= this.maxEdges)
-      return { kind: "full" };
-    if (from !== to && !timeout) {
-      const reads = readsOf(bit);
-      const path = this.graph.strongPath(
-        to,
-        reads.next === 2,
-        from,
-        reads.prev,
-        this.maxQueue,
-      );
-      if (path === "overflow") return { kind: "overflow" };
-      if (path !== null)
-        return { kind: "cycle", path: this.attribute(path, reads.next === 2) };
+    const added = this.graph.tryAdd(
+      from,
+      to,
+      bit,
+      timeout,
+      this.rules,
+      NO_TRACE,
+    );
+    switch (added.kind) {
+      case "cycle":
+        return {
+          kind: "cycle",
+          path: this.attribute(added.path, (bit & (DEP_SR | DEP_ER)) !== 0),
+        };
+      case "added":
+      case "widened":
+        this.keep(added.edge, bit, payload);
+        return { kind: added.kind };
+      default:
+        return { kind: added.kind };
     }
-    if (existing !== undefined) {
-      existing.dep |= bit;
-      if (!timeout) existing.timeout = false;
-      this.keep(existing, bit, payload);
-      return { kind: "widened" };
-    }
-    this.keep(this.graph.add(from, to, bit, {}, { timeout }), bit, payload);
-    return { kind: "added" };
   }
 
   private keep(edge: Edge, bit: number, payload: T): void {

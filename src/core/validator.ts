@@ -17,6 +17,8 @@ import {
   depBit,
   DEP_EN,
   DEP_SN,
+  type AddResult,
+  type AddRules,
   type Edge,
 } from "./graph.js";
 import {
@@ -344,100 +346,63 @@ export class Validator {
       const r = this.callOrder(order, prev, next, frame);
       if (r !== undefined && r < 0) return "ok";
     }
-    const from = prev.cls.index;
-    const to = next.cls.index;
-    if (this.graph.order.respects(from, to)) {
-      this.stats.searchesSkipped++;
-    } else {
-      const found = this.search(
-        to,
-        next.read === 2,
-        from,
-        prev.read,
-        timeout,
-        frame,
-      );
-      if (found === "stop") return "ok";
-      if (found !== null) {
-        this.circular(frame, prev, next, found.path, trace, {
-          cycle: found.timeout,
-          closing: timeout,
-        });
-        return "reported";
-      }
-    }
-    return this.insert(from, to, depBit(prev.read, next.read), trace, frame, {
-      start: siteOf(prev),
+    const bit = depBit(prev.read, next.read);
+    const added = this.graph.tryAdd(
+      prev.cls.index,
+      next.cls.index,
+      bit,
       timeout,
-    });
+      this.addRules(),
+      trace,
+      { start: siteOf(prev) },
+    );
+    if (added.kind === "cycle") {
+      this.circular(frame, prev, next, added.path, trace, {
+        cycle: added.timeout,
+        closing: timeout,
+      });
+      return "reported";
+    }
+    return this.added(added, bit, trace, frame, siteOf(prev), timeout);
+  }
+
+  private addRules(): AddRules {
+    return {
+      maxQueue: this.limits.searchQueue,
+      maxEdges: this.limits.edges,
+      reportTimeouts: this.reportTimeouts,
+      counts: this.stats,
+    };
   }
 
   /**
-   * Is there a path root → … → target that the new edge target → root closes into a cycle?
-   * A cycle through a timed wait can delay but not deadlock (DEPT §2.7): it is searched for
-   * only when `reportTimeouts` is on, and reported as such.
+   * After an insert that closed no cycle: a bound that ran out is reported once; a new
+   * dependency, a new bit of one, or a bit only timed waits had made now made by an untimed
+   * one is news for the shared graph, where it may close a cycle the local graph cannot see.
    */
-  private search(
-    root: number,
-    rootOnlyXr: boolean,
-    target: number,
-    targetRead: ReadMode,
-    timedEdge: boolean,
-    frame: Frame,
-  ): { path: Edge[]; timeout: boolean } | null | "stop" {
-    this.stats.searches++;
-    const max = this.limits.searchQueue;
-    // First without timed edges (a deadlock); then, if asked, through them (a delay).
-    const passes: boolean[] = [];
-    if (!timedEdge) passes.push(false);
-    if (this.reportTimeouts) passes.push(true);
-    for (const throughTimeouts of passes) {
-      const path = this.graph.strongPath(
-        root,
-        rootOnlyXr,
-        target,
-        targetRead,
-        max,
-        throughTimeouts,
-      );
-      if (path === "overflow") {
-        this.limit(frame, "searchQueue", max);
-        return "stop";
-      }
-      if (path !== null) return { path, timeout: throughTimeouts };
-    }
-    return null;
-  }
-
-  /** Adds prev → next, or widens an existing edge's read bits. An untimed wait makes it untimed. */
-  private insert(
-    from: number,
-    to: number,
+  private added(
+    added: AddResult,
     bit: number,
     trace: Trace,
     frame: Frame,
-    extra: {
-      start?: Trace | undefined;
-      event?: Trace | undefined;
-      timeout: boolean;
-    },
+    start: Trace | undefined,
+    timeout: boolean,
   ): "ok" | "reported" {
-    const existing = this.graph.edge(from, to);
-    if (existing !== undefined) {
-      // A new bit, or a bit only timed waits had made now made by an untimed one: news for
-      // the shared graph, where it may close a cycle the timed edge could not.
-      const news =
-        (existing.dep & bit) === 0 || (existing.timeout && !extra.timeout);
-      existing.dep |= bit;
-      if (!extra.timeout) existing.timeout = false;
-      return news ? this.share(from, to, bit, trace, frame, extra) : "ok";
+    switch (added.kind) {
+      case "overflow":
+        this.limit(frame, "searchQueue", this.limits.searchQueue);
+        return "ok";
+      case "full":
+        this.limit(frame, "edges", this.limits.edges);
+        return "ok";
+      case "added":
+      case "widened": {
+        const { from, to } = added.edge;
+        return this.share(from, to, bit, trace, frame, { start, timeout });
+      }
+      default:
+        return "ok";
     }
-    if (this.graph.edgeCount >= this.limits.edges) {
-      this.limit(frame, "edges", this.limits.edges);
-      return "ok";
-    }
-    this.graph.add(from, to, bit, trace, extra);
-    return this.share(from, to, bit, trace, frame, extra);
   }
 
   /**
@@ -577,39 +542,40 @@ export class Validator {
     timeout: boolean,
   ): Report | undefined {
     if (!event.key.validate || !waited.key.validate) return undefined;
-    const existing = this.graph.edge(event.index, waited.index);
-    if (existing !== undefined && (timeout || !existing.timeout))
+    const bit = depBit(0, 0);
+    // Known: checked when it was added. Asked first, so the event's stack is not captured.
+    if (this.graph.knows(event.index, waited.index, bit, timeout))
       return undefined;
     this.finding = undefined;
     const eventTrace = traces.event();
     const waitTrace = traces.wait ?? eventTrace;
-    const found = this.search(
-      waited.index,
-      false,
+    const added = this.graph.tryAdd(
       event.index,
-      0,
+      waited.index,
+      bit,
       timeout,
-      frame,
+      this.addRules(),
+      waitTrace,
+      { start: traces.start, event: eventTrace },
     );
-    if (found === "stop") return undefined;
-    if (found !== null) {
+    if (added.kind === "cycle") {
       this.dependencyCycle(
         frame,
         event,
         waited,
-        found.path,
+        added.path,
         { ...traces, wait: waitTrace, event: eventTrace },
-        { cycle: found.timeout, closing: timeout },
+        { cycle: added.timeout, closing: timeout },
       );
       return this.finding;
     }
-    const shared = this.insert(
-      event.index,
-      waited.index,
-      depBit(0, 0),
+    const shared = this.added(
+      added,
+      bit,
       waitTrace,
       frame,
-      { start: traces.start, event: eventTrace, timeout },
+      traces.start,
+      timeout,
     );
     return shared === "reported" ? this.finding : undefined;
   }
