@@ -54,7 +54,8 @@ import {
   type HeldLock,
   type LockMap,
 } from "../core/seam.js";
-import { internalError, limitExceeded } from "../core/findings.js";
+import { internalError } from "../core/findings.js";
+import { KeyClasses, KeyTokens, OVERFLOW } from "./key-classes.js";
 import { DeadlockError } from "../core/errors.js";
 import { checkFunction, expected } from "../core/arguments.js";
 
@@ -177,9 +178,28 @@ export function transactionVerb(text: unknown): TransactionVerb | undefined {
 
 /** Key classes before new keys share one overflow class (the async-lock adapter's rule). */
 const KEY_CLASSES = 256;
-const classes = new Map<string, LockMap | undefined>();
+// The map belongs to the key class (capacity 1: one exclusive holder at a time).
+const classes = new KeyClasses(
+  KEY_CLASSES,
+  () => ({
+    id: "pg-advisory-keys",
+    className: `pg advisory ${OVERFLOW}`,
+    limit:
+      "pg advisory key classes (past it, new keys are not checked; give trackPool an advisoryClass that groups keys)",
+  }),
+  (cls, validate) => {
+    const name = `pg advisory ${cls}`;
+    return lockInit(
+      { advisory: cls },
+      { key: name, name, ...(validate ? {} : { validate: false }) },
+      "pg-advisory",
+      classMap,
+      1,
+    );
+  },
+);
 /** One instance per key in use: "same instance" means the same advisory lock. */
-const tokens = new Map<string, { token: object; users: number }>();
+const tokens = new KeyTokens((key) => ({ advisory: key }));
 
 function classMap(
   key: string,
@@ -213,46 +233,7 @@ function classMap(
       cls = named;
     }
   }
-  if (classes.has(cls)) return classes.get(cls);
-  if (classes.size >= KEY_CLASSES) {
-    // Keys made per entity would fill the process's class table and stop checking everywhere.
-    cls = "…";
-    if (classes.has(cls)) return classes.get(cls);
-    limitExceeded(
-      "pg-advisory-keys",
-      `pg advisory ${cls}`,
-      "pg advisory key classes (past it, new keys are not checked; give trackPool an advisoryClass that groups keys)",
-      KEY_CLASSES,
-    );
-  }
-  const name = `pg advisory ${cls}`;
-  // The map belongs to the key class (capacity 1: one exclusive holder at a time).
-  // The overflow class holds keys of every place in every order: checking it would report
-  // healthy sorted locking (two keys in ascending order are the same class). It is not checked.
-  const map = lockInit(
-    { advisory: cls },
-    { key: name, name, ...(cls === "…" ? { validate: false } : {}) },
-    "pg-advisory",
-    classMap,
-    1,
-  );
-  classes.set(cls, map);
-  return map;
-}
-
-function takeToken(key: string): object {
-  let entry = tokens.get(key);
-  if (entry === undefined) {
-    entry = { token: { advisory: key }, users: 0 };
-    tokens.set(key, entry);
-  }
-  entry.users++;
-  return entry.token;
-}
-
-function dropToken(key: string): void {
-  const entry = tokens.get(key);
-  if (entry !== undefined && --entry.users === 0) tokens.delete(key);
+  return classes.mapOf(cls);
 }
 
 // ---- sessions ----------------------------------------------------------------------------
@@ -345,7 +326,7 @@ function count(entry: Entry, op: AdvisoryOp, by: 1 | -1): void {
 
 function endHold(key: string, hold: HeldLock): void {
   if (!hold.released) lockRelease(hold);
-  dropToken(key);
+  tokens.drop(key);
 }
 
 const sessions = new WeakMap<object, Session>();
@@ -385,7 +366,7 @@ export function ask(
   if (session?.holds(op.key!) === true) return { op, hold: undefined };
   const map = classMap(op.key!, classOf);
   if (map === undefined || map === null) return undefined;
-  const token = takeToken(op.key!);
+  const token = tokens.take(op.key!);
   const attempt = lockAcquire(
     map,
     token,
@@ -394,7 +375,7 @@ export function ask(
     op.trylock,
   );
   if (attempt === undefined || attempt instanceof DeadlockError) {
-    dropToken(op.key!);
+    tokens.drop(op.key!);
     return attempt;
   }
   return { op, hold: attempt };
@@ -473,7 +454,7 @@ export function answer(
 export function failed(asked: Asked): void {
   if (asked.hold === undefined || asked.hold.released) return;
   lockRelease(asked.hold, "abandoned");
-  dropToken(asked.op.key!);
+  tokens.drop(asked.op.key!);
 }
 
 /**

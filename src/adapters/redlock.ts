@@ -51,7 +51,8 @@ import {
   type LockMap,
 } from "../core/seam.js";
 import { submitter, runAsSubmitter, grantTogether } from "../core/flows.js";
-import { internalError, limitExceeded } from "../core/findings.js";
+import { internalError } from "../core/findings.js";
+import { KeyClasses, KeyTokens, OVERFLOW } from "./key-classes.js";
 import { DeadlockError } from "../core/errors.js";
 import { checkFunction, expected, readOptions } from "../core/arguments.js";
 import { defineMethod } from "./permits.js";
@@ -268,8 +269,27 @@ function bounded5(redlock: unknown, settings: unknown): boolean {
 // ---- classes and instances ---------------------------------------------------------------
 
 const RESOURCE_CLASSES = 256;
-const classes = new Map<string, LockMap | undefined>();
-const tokens = new Map<string, { token: object; users: number }>();
+const classes = new KeyClasses(
+  RESOURCE_CLASSES,
+  () => ({
+    id: "redlock-resources",
+    className: `redlock ${OVERFLOW}`,
+    limit:
+      "redlock resource classes (past it, new resources are not checked; give track() a resourceClass that groups resources)",
+  }),
+  (cls, validate) => {
+    const name = `redlock ${cls}`;
+    return lockInit(
+      { redlock: cls },
+      { key: name, name, ...(validate ? {} : { validate: false }) },
+      "redlock",
+      classMap,
+      1,
+    );
+  },
+);
+/** One instance per resource in use: "same instance" means the same resource. */
+const tokens = new KeyTokens((resource) => ({ redlock: resource }));
 
 function classMap(
   resource: string,
@@ -303,45 +323,7 @@ function classMap(
       cls = named;
     }
   }
-  if (classes.has(cls)) return classes.get(cls);
-  if (classes.size >= RESOURCE_CLASSES) {
-    // Resources made per entity would fill the class table and stop checking everywhere.
-    cls = "…";
-    if (classes.has(cls)) return classes.get(cls);
-    limitExceeded(
-      "redlock-resources",
-      `redlock ${cls}`,
-      "redlock resource classes (past it, new resources are not checked; give track() a resourceClass that groups resources)",
-      RESOURCE_CLASSES,
-    );
-  }
-  const name = `redlock ${cls}`;
-  // The overflow class holds resources of every place in every order: checking it would report
-  // healthy sorted locking (two resources in order are the same class). It is not checked.
-  const map = lockInit(
-    { redlock: cls },
-    { key: name, name, ...(cls === "…" ? { validate: false } : {}) },
-    "redlock",
-    classMap,
-    1,
-  );
-  classes.set(cls, map);
-  return map;
-}
-
-function takeToken(resource: string): object {
-  let entry = tokens.get(resource);
-  if (entry === undefined) {
-    entry = { token: { redlock: resource }, users: 0 };
-    tokens.set(resource, entry);
-  }
-  entry.users++;
-  return entry.token;
-}
-
-function dropToken(resource: string): void {
-  const entry = tokens.get(resource);
-  if (entry !== undefined && --entry.users === 0) tokens.delete(resource);
+  return classes.mapOf(cls);
 }
 
 // ---- acquire and release -----------------------------------------------------------------
@@ -375,7 +357,7 @@ function acquired(
   const taken: string[] = [];
   const abandon = (): void => {
     for (const h of holds) lockRelease(h, "abandoned");
-    for (const r of taken) dropToken(r);
+    for (const r of taken) tokens.drop(r);
   };
   const refused = (error: DeadlockError): unknown => {
     abandon();
@@ -389,14 +371,14 @@ function acquired(
   for (const resource of resources) {
     const map = classMap(resource, state.classOf);
     if (map === undefined) continue;
-    const token = takeToken(resource);
+    const token = tokens.take(resource);
     const attempt = lockAcquire(map, token, 0, undefined, false, librarySite);
     if (attempt instanceof DeadlockError) {
-      dropToken(resource);
+      tokens.drop(resource);
       return refused(attempt);
     }
     if (attempt === undefined) {
-      dropToken(resource);
+      tokens.drop(resource);
       continue;
     }
     holds.push(attempt);
@@ -414,13 +396,13 @@ function acquired(
     const held = lockAcquire(maps[i], token, 0, undefined, true, librarySite);
     if (held instanceof DeadlockError) {
       holds.splice(i, 1);
-      dropToken(taken.splice(i, 1)[0]!);
+      tokens.drop(taken.splice(i, 1)[0]!);
       return refused(held);
     }
     if (held === undefined) {
       holds.splice(i, 1);
       maps.splice(i, 1);
-      dropToken(taken.splice(i, 1)[0]!);
+      tokens.drop(taken.splice(i, 1)[0]!);
       i--;
       continue;
     }
@@ -529,7 +511,7 @@ function extended(state: State, lock: unknown): void {
 function releaseEntry(state: State, value: string, entry: Granted): void {
   state.granted.delete(value);
   for (const h of entry.holds) if (!h.released) lockRelease(h);
-  for (const r of entry.resources) dropToken(r);
+  for (const r of entry.resources) tokens.drop(r);
 }
 
 /** `release(lock)` / `unlock(lock)` / `lock.release()`: every resource of it is given back. */

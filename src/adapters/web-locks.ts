@@ -53,6 +53,7 @@
 // signal …) is passed on untracked, so its error is the library's own. A tracked request
 // returns a promise that settles with the library's value or error, a few microtasks later:
 // the library's own promise is observed through it, never left handled behind the caller's back.
+import { KeyClasses, OVERFLOW } from "./key-classes.js";
 import {
   tracking,
   lockInit,
@@ -64,7 +65,6 @@ import {
   type LockMap,
 } from "../core/seam.js";
 import { submitter, runAsSubmitter } from "../core/flows.js";
-import { limitExceeded } from "../core/findings.js";
 import { noteCapacity } from "../core/wait-for.js";
 import { DeadlockError, expected } from "../core/errors.js";
 import { checkFunction, readOptions } from "../core/arguments.js";
@@ -136,7 +136,7 @@ interface State {
   /** The user's own trackWebLocks gave options (they replace register's defaults, once). */
   named: boolean;
   /** One class map per class name, made on first use. */
-  readonly classes: Map<string, LockMap | undefined>;
+  readonly classes: KeyClasses;
   readonly names: Map<string, NameEntry>;
 }
 
@@ -144,7 +144,6 @@ type Tracked = WebLockManager & { [kTracked]?: State };
 
 /** Classes one LockManager may make before new names share one overflow class. */
 const NAME_CLASSES = 256;
-const OVERFLOW = "…";
 
 function checkOptions(
   given: WebLocksOptions | undefined,
@@ -201,7 +200,7 @@ export function trackWebLocks<T extends WebLockManager>(
     classOf: o?.classOf,
     order: o?.order,
     named: o !== undefined,
-    classes: new Map(),
+    classes: nameClasses(() => state),
     names: new Map(),
   };
   Object.defineProperties(locks, {
@@ -237,43 +236,43 @@ function className(state: State, name: string): string {
 }
 
 function classMap(state: State, name: string): LockMap | undefined {
-  let cls = className(state, name);
-  if (state.classes.has(cls)) return state.classes.get(cls);
-  if (state.classes.size >= NAME_CLASSES) {
-    // Names like `account:${id}`, a class each, would fill the whole class table and stop
-    // checking everywhere: past the cap, new names share one class — and the user is told.
-    cls = OVERFLOW;
-    if (state.classes.has(cls)) return state.classes.get(cls);
-    limitExceeded(
-      "web-lock-names",
-      `web-lock ${cls}`,
-      "Web Lock name classes of one LockManager (past it, new names are not checked; give trackWebLocks a classOf that groups names)",
-      NAME_CLASSES,
-    );
-  }
-  const order = state.order;
-  // Capacity 1: an exclusive hold of a name is the only one (a certain self-deadlock when the
-  // same name is asked for again; a unit the wait-for graph can count).
-  // The overflow class holds names of every place in every order: checking it would report
-  // healthy sorted locking (two names in order are the same class). It is not checked.
-  const map = lockInit(
-    { cls },
-    {
-      key: `web-lock ${cls}`,
-      ...(cls === OVERFLOW ? { validate: false } : {}),
-      ...(order !== undefined
-        ? {
-            order: (held: NameToken, next: NameToken) =>
-              order(held.name, next.name),
-          }
-        : {}),
+  return state.classes.mapOf(className(state, name));
+}
+
+/**
+ * The class table of one LockManager. Capacity 1: an exclusive hold of a name is the only one
+ * (a certain self-deadlock when the same name is asked for again; a unit the wait-for graph
+ * can count).
+ */
+function nameClasses(stateOf: () => State): KeyClasses {
+  return new KeyClasses(
+    NAME_CLASSES,
+    () => ({
+      id: "web-lock-names",
+      className: `web-lock ${OVERFLOW}`,
+      limit:
+        "Web Lock name classes of one LockManager (past it, new names are not checked; give trackWebLocks a classOf that groups names)",
+    }),
+    (cls, validate) => {
+      const order = stateOf().order;
+      return lockInit(
+        { cls },
+        {
+          key: `web-lock ${cls}`,
+          ...(validate ? {} : { validate: false }),
+          ...(order !== undefined
+            ? {
+                order: (held: NameToken, next: NameToken) =>
+                  order(held.name, next.name),
+              }
+            : {}),
+        },
+        "web-lock",
+        trackWebLocks,
+        1,
+      );
     },
-    "web-lock",
-    trackWebLocks,
-    1,
   );
-  state.classes.set(cls, map);
-  return map;
 }
 
 function nameEntry(state: State, name: string): NameEntry {

@@ -212,4 +212,20 @@ describe("async-lock with a key per entity", () => {
       ["limit-exceeded", "circular-dependency"],
     );
   });
+
+  it("leaves the overflow class unchecked: per-entity keys nested in sorted order are no report", async () => {
+    const locks = new AsyncLock();
+    for (let id = 0; id < 300; id++)
+      await locks.acquire(`user:${id}`, async () => undefined);
+    // Both past the cap, so one class: a nesting in id order is healthy sorted locking.
+    await locks.acquire("user:1000", () =>
+      locks.acquire("user:1001", async () => undefined),
+    );
+    const overflow = tracker.reports()[0];
+    assert.deepEqual(
+      tracker.reports().map((r) => r.kind),
+      ["limit-exceeded"],
+    );
+    assert.match(overflow!.classes[0]!, /\[…\]$/);
+  });
 });

@@ -15,8 +15,8 @@
 // Design limits: a key taken again inside a `domainReentrant` lock's own domain is not
 // tracked (the library lets it in). A `fn` that outlives `maxExecutionTime` keeps its hold
 // until it settles, although the library has moved on.
+import { KeyClasses, OVERFLOW } from "../key-classes.js";
 import { lockInit, type LockMap } from "../../core/seam.js";
-import { limitExceeded } from "../../core/findings.js";
 import { DeadlockError } from "../../core/errors.js";
 import {
   checkFunction,
@@ -77,7 +77,7 @@ interface State {
   named: boolean;
   readonly raw: Acquire;
   /** One class map per key class (created on first use). */
-  readonly classes: Map<string, LockMap | undefined>;
+  readonly classes: KeyClasses;
   /** One instance token per key in use, so that "same instance" means the same key. */
   readonly keys: Map<string, { token: object; users: number }>;
 }
@@ -125,7 +125,7 @@ export function trackAsyncLock<T extends object>(
     classOf: opts?.classOf,
     named: false,
     raw: l.acquire,
-    classes: new Map(),
+    classes: keyClasses(() => state, lock),
     keys: new Map(),
   };
   Object.defineProperties(lock, {
@@ -155,28 +155,34 @@ function classMap(
       throw expected("classOf(key)", "a string", named);
     cls = named;
   }
-  if (state.classes.has(cls)) return state.classes.get(cls);
-  if (state.classes.size >= KEY_CLASSES) {
-    // Keys like `user:${id}`, one class each, would fill the whole class table and stop checking
-    // everywhere. Past the cap, new keys share one class — and the user is told to group them.
-    cls = "…";
-    if (state.classes.has(cls)) return state.classes.get(cls);
-    limitExceeded(
-      `async-lock-keys:${state.base}`,
-      state.display,
-      `async-lock key classes of ${state.display} (give it a classOf that groups keys)`,
-      KEY_CLASSES,
-    );
-  }
-  // The map belongs to the key class, not to the AsyncLock (which has many).
-  const map = lockInit(
-    { lock, cls },
-    { key: `${state.base}[${cls}]`, name: `${state.display}[${cls}]` },
-    "async-lock",
-    acquire,
+  return state.classes.mapOf(cls);
+}
+
+/**
+ * The key classes of one AsyncLock. A map belongs to its key class, not to the AsyncLock (which
+ * has many); the instance is the lock, so one lock's key classes are never another's.
+ */
+function keyClasses(stateOf: () => State, lock: object): KeyClasses {
+  const state = (): State => stateOf();
+  return new KeyClasses(
+    KEY_CLASSES,
+    () => ({
+      id: `async-lock-keys:${state().base}`,
+      className: `${state().display}[${OVERFLOW}]`,
+      limit: `async-lock key classes of ${state().display} (give it a classOf that groups keys)`,
+    }),
+    (cls, validate) =>
+      lockInit(
+        { lock, cls },
+        {
+          key: `${state().base}[${cls}]`,
+          name: `${state().display}[${cls}]`,
+          ...(validate ? {} : { validate: false }),
+        },
+        "async-lock",
+        acquire,
+      ),
   );
-  state.classes.set(cls, map);
-  return map;
 }
 
 function keyToken(state: State, key: string): object {
