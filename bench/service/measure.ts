@@ -24,6 +24,7 @@ import pg from "pg";
 import { startPostgres, type Postgres } from "../../test/helpers/postgres.js";
 import {
   SERVICE_VARIANTS,
+  warmupOf,
   type ServiceParams,
   type ServiceResult,
   type ServiceSample,
@@ -32,19 +33,6 @@ import {
 import { percentile } from "../stats.js";
 
 const START_TIMEOUT_MS = 30_000;
-
-/** The parameters of a whole run, in `npm run bench` and `npm run bench:service` alike. */
-export const SERVICE_DEFAULTS = {
-  rounds: 5,
-  requests: 20_000,
-  connections: 32,
-  pool: 8,
-} as const;
-
-/** The warm-up load before each measured one: a fifth of it, at least 1,000 requests. */
-export function warmupOf(requests: number): number {
-  return Math.max(1000, Math.floor(requests / 5));
-}
 
 export interface MeasureOptions {
   /** The repository root: the server's working directory, where `tsx` and the libraries resolve. */

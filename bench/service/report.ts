@@ -13,6 +13,19 @@ export interface ServiceParams {
   pool: number;
 }
 
+/** The parameters of a whole run, in `npm run bench` and `npm run bench:service` alike. */
+export const SERVICE_DEFAULTS = {
+  rounds: 5,
+  requests: 20_000,
+  connections: 32,
+  pool: 8,
+} as const;
+
+/** The warm-up load before each measured one: a fifth of it, at least 1,000 requests. */
+export function warmupOf(requests: number): number {
+  return Math.max(1000, Math.floor(requests / 5));
+}
+
 export interface ServiceSample {
   /** Measured requests ÷ seconds from the start of the load to the last response. */
   throughput: number;

@@ -10,8 +10,13 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { compileDist } from "../build.js";
-import { measureService, SERVICE_DEFAULTS, warmupOf } from "./measure.js";
-import { renderService, type ServiceParams } from "./report.js";
+import { measureService } from "./measure.js";
+import {
+  renderService,
+  SERVICE_DEFAULTS,
+  warmupOf,
+  type ServiceParams,
+} from "./report.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** This run's own build of src/, as bench/run.ts keeps one (removed when the run ends). */
