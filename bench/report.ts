@@ -274,7 +274,7 @@ export function renderMarkdown(
     "",
     "The service benchmark (its own section below, with its method) runs after the micro-benchmarks in the same run, on the same build.",
     "",
-    "Reproduce with `npm run bench` (about seven minutes on 2 cores, half of it the service benchmark); `npm run bench -- --quick` is a smoke run that leaves this file alone. Parameters: `--processes`, `--batches`, `--batch-size`, `--warmup`, `--filter <id>` (the service benchmark's id is `service`), `--no-service`, `--service-rounds`, `--service-requests`; `npm run bench:service` runs the service benchmark alone and prints it.",
+    "Reproduce with `npm run bench` (about six minutes on 2 cores, two and a half of them the service benchmark); `npm run bench -- --quick` is a smoke run that leaves this file alone. Parameters: `--processes`, `--batches`, `--batch-size`, `--warmup`, `--filter <id>` (the service benchmark's id is `service`), `--no-service`, `--service-rounds`, `--service-requests`; `npm run bench:service` runs the service benchmark alone and prints it.",
     "",
     "## Targets",
     "",

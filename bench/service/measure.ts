@@ -14,8 +14,8 @@
 // to stderr (a report, a warning) fails the run: the service is correct, so tracking it must be
 // silent. bench/run.ts runs this after the micro-benchmarks, on the same build; bench/service/
 // run.ts runs it alone.
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -196,6 +196,27 @@ async function load(
   return { latencies, seconds: (last - started) / 1000 };
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (getconf CLK_TCK; 100 on Linux). */
+let ticksPerSecond: number | undefined;
+
+/**
+ * The CPU seconds (user + system) process `pid` has used, from /proc; undefined where there is
+ * no /proc (then the table shows no CPU column values). Read by the parent around the measured
+ * load, so the server's start-up and warm-up are not in it.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  const stat = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(stat)) return undefined;
+  ticksPerSecond ??=
+    Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) ||
+    100;
+  // The command name (field 2) is in brackets and may hold spaces: count from after it.
+  const text = readFileSync(stat, "utf8");
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 /** What ./probe.ts wrote: the fields of tracker.stats() the check reads. */
 interface Probe {
   enabled: boolean;
@@ -233,16 +254,22 @@ async function measureOne(
   let timed: Omit<ServiceSample, "checked">;
   try {
     await load(server.port, warmup, connections);
+    const cpuBefore = cpuSeconds(server.child.pid);
     const { latencies, seconds } = await load(
       server.port,
       requests,
       connections,
     );
+    const cpuAfter = cpuSeconds(server.child.pid);
     const sorted = latencies.slice().sort();
     timed = {
       throughput: latencies.length / seconds,
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
+      cpu:
+        cpuBefore === undefined || cpuAfter === undefined
+          ? undefined
+          : ((cpuAfter - cpuBefore) * 1e6) / requests,
     };
   } finally {
     await stopServer(server.child);

@@ -32,6 +32,12 @@ export interface ServiceSample {
   /** Exact nearest-rank percentiles of every measured response's latency, in ms. */
   p50: number;
   p99: number;
+  /**
+   * The server process's CPU time (user + system) over the measured load, in µs per request:
+   * what the tracker adds to the server's own work, which other work on shared cores moves far
+   * less than it moves requests/s. Undefined where /proc is missing.
+   */
+  cpu: number | undefined;
   /** Acquisitions the tracker validated in the server's life, per request served; plain: none. */
   checked: number | undefined;
 }
@@ -178,6 +184,9 @@ function method(p: ServiceParams): string[] {
     "plain ÷ variant and p99 as variant ÷ plain, so above 1 is a cost either way — with the range of the",
     `ratio within single rounds in brackets. The target, tracking on ≤ ${SERVICE_TARGET.toFixed(2)}× on both, is judged on the ratio`,
     "of medians.",
+    "Server CPU is the user + system time of the server process over the measured load (from /proc),",
+    "per request: the tracker's own work, which other load on shared cores moves less than it moves",
+    "requests/s; it is shown, not judged.",
     "Every server must write nothing to stderr (so the tracker made no report), and a probe loaded into the",
     "waitgraph variants checks when the server exits that `on` validated at least the mutex and the pool",
     "checkout of every request (the last column: acquisitions ÷ requests served, warm-up included) and",
@@ -207,8 +216,8 @@ export function renderService(outcome: ServiceOutcome): string[] {
   const { result } = outcome;
   const targets = serviceTargets(outcome);
   out.push(
-    "| variant | requests/s | p50 ms | p99 ms | plain ÷ variant, requests/s | variant ÷ plain, p99 | target | acquisitions checked per request |",
-    "|---|---:|---:|---:|---:|---:|---|---:|",
+    "| variant | requests/s | p50 ms | p99 ms | plain ÷ variant, requests/s | variant ÷ plain, p99 | target | server CPU µs per request (× plain) | acquisitions checked per request |",
+    "|---|---:|---:|---:|---:|---:|---|---:|---:|",
   );
   for (const v of result.variants) {
     const ratio = (metric: Metric): string => {
@@ -226,6 +235,17 @@ export function renderService(outcome: ServiceOutcome): string[] {
             .join("; ")
         : "—";
     const checked = medianOf(v.samples, "checked");
+    const cpu = medianOf(v.samples, "cpu");
+    const baseCpu = medianOf(
+      result.variants.find((x) => x.key === "plain")?.samples ?? [],
+      "cpu",
+    );
+    const cpuCell = Number.isNaN(cpu)
+      ? "—"
+      : `${spread(
+          v.samples.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu])),
+          0,
+        )}, ${(cpu / baseCpu).toFixed(2)}×`;
     out.push(
       `| ${v.key}: ${v.key === "plain" ? `${v.label} (baseline)` : v.label} | ${spread(
         v.samples.map((s) => s.throughput),
@@ -236,7 +256,7 @@ export function renderService(outcome: ServiceOutcome): string[] {
       )} | ${spread(
         v.samples.map((s) => s.p99),
         2,
-      )} | ${ratio("throughput")} | ${ratio("p99")} | ${target} | ${Number.isNaN(checked) ? "—" : checked.toFixed(2)} |`,
+      )} | ${ratio("throughput")} | ${ratio("p99")} | ${target} | ${cpuCell} | ${Number.isNaN(checked) ? "—" : checked.toFixed(2)} |`,
     );
   }
   out.push("", ...method(result.params), "");

@@ -22,8 +22,12 @@ const params = {
   pool: 8,
 };
 
-function sample(throughput: number, p99: number, checked?: number) {
-  return { throughput, p50: p99 / 3, p99, checked } as ServiceSample;
+function sample(
+  throughput: number,
+  p99: number,
+  checked?: number,
+): ServiceSample {
+  return { throughput, p50: p99 / 3, p99, cpu: 1e6 / throughput, checked };
 }
 
 /** plain, off and on over three rounds; `on` costs `cost` in both metrics, round by round. */
@@ -116,6 +120,17 @@ test("the service table has a row per variant with its ratios, verdicts and acqu
   assert.match(row("off"), /\| 0\.00 \|$/);
   assert.match(row("plain"), /\| — \|$/);
   assert.match(lines.join("\n"), /3 rounds\./);
+});
+
+test("server CPU per request is the median over rounds, with its ratio to plain; without /proc it is a dash", () => {
+  const row = (r: ServiceResult, key: string) =>
+    renderService({ result: r }).find((l) => l.startsWith(`| ${key}: `))!;
+  const r = result(1.2);
+  assert.match(row(r, "plain"), /\| 909 \(833\.\.1000\), 1\.00× \|/);
+  assert.match(row(r, "on"), /\| 1091 \(1000\.\.1200\), 1\.20× \|/);
+  for (const v of r.variants)
+    v.samples = v.samples.map((s) => ({ ...s, cpu: undefined }));
+  assert.match(row(r, "on"), /\| — \| 2\.25 \|$/);
 });
 
 test("the page of a run carries the service section and its rows in the Targets table", () => {
