@@ -220,7 +220,11 @@ function cpuSeconds(pid: number | undefined): number | undefined {
 /** What ./probe.ts wrote: the fields of tracker.stats() the check reads. */
 interface Probe {
   enabled: boolean;
+  classes: number;
+  edges: number;
+  chains: number;
   acquisitions: number;
+  chainHits: number;
   reports?: Record<string, number>;
 }
 
@@ -294,7 +298,14 @@ async function measureOne(
     throw new Error(
       `${key}: the tracker ${tracked ? "should" : "should not"} have checked every request, silently (${JSON.stringify(stats)})`,
     );
-  return { ...timed, checked: stats.acquisitions / served };
+  const { classes, edges, chains, acquisitions, chainHits } = stats;
+  return {
+    ...timed,
+    checked: acquisitions / served,
+    ...(tracked
+      ? { graph: { classes, edges, chains, acquisitions, chainHits } }
+      : {}),
+  };
 }
 
 /**

@@ -43,7 +43,16 @@ function result(cost: number): ServiceResult {
           : plain.map((s) =>
               v.key === "off"
                 ? { ...s, checked: 0 }
-                : sample(s.throughput / cost, s.p99 * cost, 2.25),
+                : {
+                    ...sample(s.throughput / cost, s.p99 * cost, 2.25),
+                    graph: {
+                      classes: 2,
+                      edges: 0,
+                      chains: 2,
+                      acquisitions: 4500,
+                      chainHits: 4498,
+                    },
+                  },
             ),
     })),
   };
@@ -120,6 +129,23 @@ test("the service table has a row per variant with its ratios, verdicts and acqu
   assert.match(row("off"), /\| 0\.00 \|$/);
   assert.match(row("plain"), /\| — \|$/);
   assert.match(lines.join("\n"), /3 rounds\./);
+});
+
+test("the page says what the tracked servers' trackers saw, and that a service without nested locks validated no dependency", () => {
+  const r = result(1.05);
+  const text = () => renderService({ result: r }).join("\n");
+  assert.match(
+    text(),
+    /held 2 lock classes, 0 dependencies and\n2 chains; 99\.96% or more/,
+  );
+  assert.match(text(), /no dependency was ever validated/);
+  const on = r.variants.find((v) => v.key === "on")!;
+  on.samples = on.samples.map((s, i) => ({
+    ...s,
+    graph: { ...s.graph!, classes: 3, edges: i === 0 ? 1 : 2 },
+  }));
+  assert.match(text(), /held 3 lock classes, 1\.\.2 dependencies/);
+  assert.doesNotMatch(text(), /no dependency was ever validated/);
 });
 
 test("server CPU per request is the median over rounds, with its ratio to plain; without /proc it is a dash", () => {
