@@ -230,10 +230,9 @@ function graphLines(result: ServiceResult): string[] {
     const [lo, hi] = range(graphs.map(f));
     return lo === hi ? count(lo) : `${count(lo)}..${count(hi)}`;
   };
-  const hits = graphs.map((g) => g.chainHits / g.acquisitions);
   const lines = [
     `At exit, each tracked server's tracker held ${pick((g) => g.classes)} lock classes, ${pick((g) => g.edges)} dependencies and`,
-    `${pick((g) => g.chains)} chains; ${(100 * Math.min(...hits)).toFixed(2)}% or more of its acquisitions hit the chain cache.`,
+    `${pick((g) => g.chains)} chains; all but ${pick((g) => g.acquisitions - g.chainHits)} of its ${pick((g) => g.acquisitions)} acquisitions hit the chain cache.`,
   ];
   if (graphs.every((g) => g.edges === 0))
     lines.push(

@@ -136,7 +136,7 @@ test("the page says what the tracked servers' trackers saw, and that a service w
   const text = () => renderService({ result: r }).join("\n");
   assert.match(
     text(),
-    /held 2 lock classes, 0 dependencies and\n2 chains; 99\.96% or more/,
+    /held 2 lock classes, 0 dependencies and\n2 chains; all but 2 of its 4,500 acquisitions hit the chain cache\./,
   );
   assert.match(text(), /no dependency was ever validated/);
   const on = r.variants.find((v) => v.key === "on")!;
