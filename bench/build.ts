@@ -1,4 +1,5 @@
-// Builds what the child processes run, with esbuild:
+// Builds what the child processes run: src/ compiled by tsc (`compileDist`, as `npm run build`
+// compiles it), and with esbuild:
 //
 //  * the untracked baselines: each primitive (src/primitives/<name>.ts) bundled with its
 //    imports of src/core/seam.ts resolved to bench/untracked/seam-stub.ts. The bundle holds
@@ -9,7 +10,9 @@
 //    the tracked build (tsc, bench/run.ts) loaded at run time by bench/subjects.ts.
 //
 // Output goes to the run's own build directory (bench/run.ts), under node_modules/.cache/.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { relative, resolve } from "node:path";
 import { build, type Metafile, type Plugin } from "esbuild";
 
@@ -32,6 +35,23 @@ const TRACKER_FILES = [
 ];
 
 export type BuildOutcome = { ok: true } | { ok: false; error: string };
+
+/**
+ * Compiles src/ with the package's build config into `outDir` (relative to `root`), so that a
+ * concurrent `npm run build` can neither change what a running bench measures nor be
+ * clobbered by it. On failure, tsc's own output.
+ */
+export function compileDist(root: string, outDir: string): BuildOutcome {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  const r = spawnSync(
+    process.execPath,
+    [tsc, "-p", "tsconfig.build.json", "--outDir", outDir, "--noEmitOnError"],
+    { cwd: root, encoding: "utf8" },
+  );
+  return r.status === 0
+    ? { ok: true }
+    : { ok: false, error: r.stdout + r.stderr };
+}
 
 function stubSeam(root: string): Plugin {
   const seam = resolve(root, SEAM);

