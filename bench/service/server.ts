@@ -5,7 +5,10 @@
 //
 // A request is what a small API does: a short critical section on an in-process async-mutex
 // (a cache of seen accounts), a pooled read, and on every fourth request a transaction on a
-// checked-out client (BEGIN, UPDATE, COMMIT, release). The pool is smaller than the client's
+// checked-out client (BEGIN, UPDATE, COMMIT, release) under the account's stripe lock, held
+// across the checkout as services serialise writes to one account. So a request holds two
+// locks at once (stripe, then a pool connection): the tracker validates a chain of two and a
+// dependency, not only single acquisitions. The pool is smaller than the client's
 // concurrency, so pool waits are part of the load. It takes its locks in one order and never
 // nests checkouts: a correct service, which must give no report.
 //
@@ -18,6 +21,8 @@ import pg from "pg";
 const ACCOUNTS = 1000;
 const pool = new pg.Pool({ max: Number(process.env["POOL_SIZE"] ?? 8) });
 const cacheLock = new Mutex();
+const STRIPES = 16;
+const stripes = Array.from({ length: STRIPES }, () => new Mutex());
 const seen = new Set<number>();
 let requests = 0;
 
@@ -33,16 +38,21 @@ async function handle(id: number): Promise<string> {
     [id],
   );
   if (++requests % 4 === 0) {
-    const client = await pool.connect();
+    const unlock = await stripes[id % STRIPES]!.acquire();
     try {
-      await client.query("BEGIN");
-      await client.query(
-        "UPDATE account SET balance = balance + 1 WHERE id = $1",
-        [id],
-      );
-      await client.query("COMMIT");
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        await client.query(
+          "UPDATE account SET balance = balance + 1 WHERE id = $1",
+          [id],
+        );
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
     } finally {
-      client.release();
+      unlock();
     }
   }
   return JSON.stringify({ id, balance: rows[0]?.balance ?? null });
