@@ -9,7 +9,7 @@
 // of a resource already given back, which the pool refuses, is reported as a bad unlock balance.
 import { DeadlockError, expected } from "../core/errors.js";
 import { type LockMap } from "../core/seam.js";
-import { noteCapacity } from "../core/wait-for.js";
+import { noteCapacity } from "../core/capacity.js";
 import {
   checkPoolOptions,
   defineMethod,

@@ -65,7 +65,7 @@ import {
   type LockMap,
 } from "../core/seam.js";
 import { submitter, runAsSubmitter } from "../core/flows.js";
-import { noteCapacity } from "../core/wait-for.js";
+import { noteCapacity } from "../core/capacity.js";
 import { DeadlockError, expected } from "../core/errors.js";
 import { checkFunction, readOptions } from "../core/arguments.js";
 import { afterSettling, kTracked } from "./shared.js";

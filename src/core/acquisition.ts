@@ -11,7 +11,8 @@ import type { ClassOptions, LockMap, Skip } from "./lock-class.js";
 import { releasedElsewhere } from "./dept.js";
 import { state } from "./process-state.js";
 import type { ReadMode } from "./report.js";
-import { noteCapacity, waitBlocked, waitEnded } from "./wait-for.js";
+import { noteCapacity } from "./capacity.js";
+import { waitBlocked, waitEnded } from "./wait-for.js";
 
 const context = core.context;
 const tracking = core.tracking;
@@ -22,7 +23,6 @@ export const UNTRACKED: LockMap = Object.freeze({
   key: undefined as never,
   type: "untracked",
   instanceName: undefined,
-  exclusive: false,
 });
 
 /** seam.lockInit: validates the options (throws) and registers the lock with its class. */
@@ -33,7 +33,7 @@ export function init(
   skip: Skip,
   capacity: number | undefined,
 ): LockMap | undefined {
-  const map = classMap(opts, type, skip, capacity);
+  const map = classMap(opts, type, skip);
   locks.set(instance, map ?? UNTRACKED);
   if (map !== undefined) noteCapacity(instance, capacity);
   return map;
@@ -44,7 +44,6 @@ export function classMap(
   opts: ClassOptions | undefined,
   type: string,
   skip: Skip,
-  capacity: number | undefined,
 ): LockMap | undefined {
   opts = checkClassOptions(opts);
   if (!tracking.on) return undefined;
@@ -58,8 +57,6 @@ export function classMap(
       key,
       type,
       instanceName: opts?.name,
-      exclusive: capacity === 1,
-      ...(capacity !== undefined && capacity > 1 ? { capacity } : {}),
       ...(opts?.concurrency !== undefined
         ? { concurrency: opts.concurrency }
         : {}),

@@ -175,10 +175,6 @@ export interface LockMap {
   key: KeyRecord;
   readonly type: string;
   readonly instanceName: string | undefined;
-  /** One holder at a time (a mutex, a write lock): re-taking the same instance hangs for certain. */
-  readonly exclusive: boolean;
-  /** How many units it has (a semaphore's permits, a pool's size), when known. */
-  readonly capacity?: number;
   /** The user's promise: at most this many flows use it at once (ClassOptions.concurrency). */
   readonly concurrency?: number;
 }

@@ -68,7 +68,7 @@ export function eventInit(
   type: string,
   skip: Skip,
 ): LockMap | undefined {
-  return acquisition.classMap(opts, type, skip, undefined);
+  return acquisition.classMap(opts, type, skip);
 }
 
 /**

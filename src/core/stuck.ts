@@ -30,7 +30,8 @@
 // counts as stuck through the blocked sibling).
 import type { HeldLock } from "./held-lock.js";
 import { liveHolds } from "./held-lock.js";
-import { capacityOf, type BlockedWait } from "./wait-for.js";
+import { capacityOf } from "./capacity.js";
+import type { BlockedWait } from "./wait-for.js";
 
 /** The locks a blocked flow holds while it waits (not event contexts, not the wait itself). */
 export function locksHeld(w: BlockedWait): HeldLock[] {

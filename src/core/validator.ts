@@ -43,6 +43,7 @@ import { boundedName } from "./report.js";
 import { safeString } from "./policy.js";
 import type { SharedEdge, SharedGraph } from "./shared-graph.js";
 import { captureTrace, userFrames, type Trace } from "./stack.js";
+import { capacityOf } from "./capacity.js";
 
 export interface Limits {
   /** lockdep MAX_LOCKDEP_KEYS */
@@ -623,8 +624,9 @@ export class Validator {
     held: HeldLock[],
     next: HeldLock,
   ): RecursiveLockingReport["pool"] | "promised" | undefined {
-    const size = this.acquiring?.capacity;
-    if (size === undefined || next.read !== 0) return undefined;
+    // A lock of one unit re-taken is a certain self-deadlock, not a pool under load.
+    const size = capacityOf(next.instance);
+    if (size === undefined || size < 2 || next.read !== 0) return undefined;
     let units = 0;
     for (const h of held) if (h.instance === next.instance) units++;
     if (units === 0) return undefined;
@@ -657,7 +659,7 @@ export class Validator {
         sameInstance &&
         prev.read === 0 &&
         next.read === 0 &&
-        this.acquiring?.exclusive === true,
+        capacityOf(next.instance) === 1,
       ...(orderResult !== undefined ? { orderResult } : {}),
       ...(pool !== undefined && sameInstance ? { pool } : {}),
     };

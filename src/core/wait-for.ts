@@ -36,21 +36,6 @@ export interface BlockedWait {
  */
 export const blocked = state.blocked;
 
-const capacities = state.capacities;
-
-/** lockInit: `capacity` units of `instance` exist (1 for a mutex); undefined claims nothing. */
-export function noteCapacity(
-  instance: object,
-  capacity: number | undefined,
-): void {
-  if (capacity !== undefined && capacity >= 1)
-    capacities.set(instance, capacity);
-}
-
-export function capacityOf(instance: object): number | undefined {
-  return capacities.get(instance);
-}
-
 /** Called once when the set goes from empty to not empty (the watchdog arms itself). */
 export function onFirstBlocked(fn: () => void): void {
   state.onFirstBlocked = fn;

@@ -116,6 +116,8 @@ describe("knex nested transactions", () => {
       assert.equal(report.next.at[0]?.line, innerLine);
       assert.equal(report.prev.at[0]?.line, outerLine);
       assert.equal(report.stack[0]?.line, innerLine);
+      // The pool's size is known once, from its tarn pool: the report says what load hangs it.
+      assert.deepEqual(report.pool, { size: 2, held: 1, flowsToHang: 2 });
     });
     const rows = await knex("items").select("name").orderBy("id");
     assert.deepEqual(rows.map((r: { name: string }) => r.name).slice(-2), [
