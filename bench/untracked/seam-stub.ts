@@ -8,10 +8,9 @@
 // exists; what primitives import besides the seam (argument and class-option checks, errors)
 // is tracker-free and runs the same in both builds.
 //
-// It exports what src/primitives imports from the seam, each typed as its real counterpart:
-// when the seam's signatures change, the typecheck points here. A primitive that starts
-// importing a name this file lacks fails to bundle, and its untracked benchmarks are skipped
-// with that error in docs/benchmarks.md — add the name here. `runHolding` still runs its
+// It exports every verb of the seam (test/core/seam.test.ts checks), each typed as its real
+// counterpart: when the seam's signatures change, the typecheck points here, and a new verb
+// fails that test until it is added here too. `runHolding` still runs its
 // callback: an untracked lock must stay a working lock.
 import type * as seam from "../../src/core/seam.js";
 
@@ -46,3 +45,4 @@ export const eventWait: typeof seam.eventWait = nothing;
 export const eventWithdrawn: typeof seam.eventWithdrawn = nothing;
 export const eventRaise: typeof seam.eventRaise = nothing;
 export const awaitIsWait: typeof seam.awaitIsWait = nothing;
+export const ecxtEnter: typeof seam.ecxtEnter = nothing;
