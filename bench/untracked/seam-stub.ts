@@ -14,7 +14,12 @@
 // callback: an untracked lock must stay a working lock.
 import type * as seam from "../../src/core/seam.js";
 
-export type { EventState, HeldLock, LockMap } from "../../src/core/seam.js";
+export type {
+  EventKind,
+  EventState,
+  HeldLock,
+  LockMap,
+} from "../../src/core/seam.js";
 
 /** Constant false: the primitives' `if (tracking.on)` branches are never taken. */
 export const tracking: { readonly on: boolean } = Object.freeze({ on: false });

@@ -7,7 +7,7 @@ import { checkClassOptions } from "./class-options.js";
 import { internalError } from "./findings.js";
 import { type Blocking, type Frame, HeldLock, siteOf } from "./held-lock.js";
 import { core } from "./instance.js";
-import type { ClassOptions, LockMap, Skip } from "./lock-class.js";
+import type { ClassOptions, EventKind, LockMap, Skip } from "./lock-class.js";
 import { releasedElsewhere } from "./dept.js";
 import { state } from "./process-state.js";
 import type { ReadMode } from "./report.js";
@@ -33,7 +33,7 @@ export function init(
   skip: Skip,
   capacity: number | undefined,
 ): LockMap | undefined {
-  const map = classMap(opts, type, skip);
+  const map = classMap(opts, type, skip, undefined);
   locks.set(instance, map ?? UNTRACKED);
   if (map !== undefined) noteCapacity(instance, capacity);
   return map;
@@ -44,6 +44,7 @@ export function classMap(
   opts: ClassOptions | undefined,
   type: string,
   skip: Skip,
+  event: EventKind | undefined,
 ): LockMap | undefined {
   opts = checkClassOptions(opts);
   if (!tracking.on) return undefined;
@@ -57,6 +58,7 @@ export function classMap(
       key,
       type,
       instanceName: opts?.name,
+      ...(event !== undefined ? { event } : {}),
       ...(opts?.concurrency !== undefined
         ? { concurrency: opts.concurrency }
         : {}),

@@ -180,7 +180,11 @@ function dependOnWaits(
   let eventTrace: Trace | undefined;
   const event = (): Trace => (eventTrace ??= captureTrace());
   for (const w of waits) {
-    if (cls.type === "condition" && w.cls.type === "condition") continue;
+    if (
+      cls.event?.predicateLoop === true &&
+      w.cls.event?.predicateLoop === true
+    )
+      continue;
     const finding = core.validator.dependency(
       cls,
       w.cls,

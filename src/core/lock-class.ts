@@ -76,12 +76,35 @@ export interface KeyRecord {
   readonly classes: (LockClass | undefined)[];
 }
 
+/**
+ * What kind of event an event class stands for, as its primitive declares it (eventInit): the
+ * core names no primitive. A class without one is a lock.
+ */
+export interface EventKind {
+  /** DEPT's names of its three points: where its event context starts, its wait, its event. */
+  readonly start: string;
+  readonly wait: string;
+  readonly event: string;
+  /**
+   * Its waits sit in predicate loops over state a mutex guards (a condition variable): its
+   * event never depends on a wait of another such class (dept.ts, eventRaise's design limit).
+   */
+  readonly predicateLoop?: boolean;
+  /**
+   * Structured work (a task): a context of this class awaiting an event of its own class is a
+   * tree of work — the child never waits for its parent — not a cycle.
+   */
+  readonly tree?: boolean;
+}
+
 export class LockClass {
   /** Dense index: the node number in the graph and the unit of chain keys. */
   readonly index: number;
   readonly key: KeyRecord;
   readonly subclass: number;
   readonly type: string;
+  /** The event it stands for; undefined for a lock. */
+  readonly event: EventKind | undefined;
   /** Bit 0: ever taken for write; bit 1: ever taken for read. */
   usage = 0;
   /** Forgotten by tracker.reset(): holds of it, still on some task's list, no longer count. */
@@ -99,11 +122,18 @@ export class LockClass {
   private cachedId: string | undefined;
   nameVersion = 1;
 
-  constructor(index: number, key: KeyRecord, subclass: number, type: string) {
+  constructor(
+    index: number,
+    key: KeyRecord,
+    subclass: number,
+    type: string,
+    event: EventKind | undefined,
+  ) {
     this.index = index;
     this.key = key;
     this.subclass = subclass;
     this.type = type;
+    this.event = event;
   }
 
   get validate(): boolean {
@@ -175,6 +205,8 @@ export interface LockMap {
   key: KeyRecord;
   readonly type: string;
   readonly instanceName: string | undefined;
+  /** Set for an event object's class (eventInit). */
+  readonly event?: EventKind;
   /** The user's promise: at most this many flows use it at once (ClassOptions.concurrency). */
   readonly concurrency?: number;
 }
@@ -308,7 +340,13 @@ export class ClassRegistry {
       this.refused = "classes";
       return undefined;
     }
-    const cls = new LockClass(this.classes.length, map.key, subclass, map.type);
+    const cls = new LockClass(
+      this.classes.length,
+      map.key,
+      subclass,
+      map.type,
+      map.event,
+    );
     map.key.classes[subclass] = cls;
     this.classes.push(cls);
     this.created = true;

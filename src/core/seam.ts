@@ -30,12 +30,12 @@ import {
   heldOf,
 } from "./held-lock.js";
 import { core } from "./instance.js";
-import type { ClassOptions, LockMap, Skip } from "./lock-class.js";
+import type { ClassOptions, EventKind, LockMap, Skip } from "./lock-class.js";
 import { state } from "./process-state.js";
 import type { AssertionKind, ReadMode } from "./report.js";
 import { capturingAt, type Site } from "./stack.js";
 
-export type { EventState, HeldLock, LockMap };
+export type { EventKind, EventState, HeldLock, LockMap };
 export type { Pending } from "./dept.js";
 export { newEventState } from "./events.js";
 
@@ -59,7 +59,8 @@ export function lockInit(
 }
 
 /**
- * The class of an event object (a completion, a deferred, a task). Unlike a lock it is not
+ * The class of an event object (a completion, a deferred, a task), of the kind `event` says
+ * (its DEPT point names and the rules that depend on the kind). Unlike a lock it is not
  * registered as one: it can be no nest lock and no assertion's subject, and a deferred is made
  * per use, where a WeakMap entry each costs more than the rest of its tracking.
  */
@@ -67,8 +68,9 @@ export function eventInit(
   opts: ClassOptions | undefined,
   type: string,
   skip: Skip,
+  event: EventKind,
 ): LockMap | undefined {
-  return acquisition.classMap(opts, type, skip);
+  return acquisition.classMap(opts, type, skip, event);
 }
 
 /**

@@ -22,6 +22,7 @@ import {
 import { captureTrace, keepLibraryFrames, userFrames } from "./stack.js";
 import { DEFAULT_LIMITS, lockRef, type Limits } from "./validator.js";
 import { awaitIsWait, ecxtEnter, eventInit } from "./seam.js";
+import type { EventKind } from "./lock-class.js";
 import { internalError, report } from "./findings.js";
 import { dump } from "./dump.js";
 import { setDeadlockTimeout } from "./watchdog.js";
@@ -246,6 +247,14 @@ export const tracker = {
  * Runs `fn` as a new task named `name`, with nothing held. When it settles, any lock it took
  * and still holds is reported (held-at-task-end); under `policy: 'throw'` the task rejects.
  */
+/** A task's life is its event context, its return the event; tasks nest as a tree. */
+const TASK: EventKind = {
+  start: "task",
+  wait: "await",
+  event: "return",
+  tree: true,
+};
+
 export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   if (typeof name !== "string") throw expected("name", "a string", name);
   checkCallback("fn", fn);
@@ -263,7 +272,7 @@ export function task<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   // before it returns is a dependency of whoever awaits it. Its class is the task() call site.
   // Keyed by name, not by call site: a `spawn(name, fn)` wrapper must not make every task of
   // the program one class. Use stable names; a name per request is a class per request.
-  const map = eventInit({ key: `task ${name}` }, "task", task);
+  const map = eventInit({ key: `task ${name}` }, "task", task, TASK);
   const life = ecxtEnter(map, record, { task: record, hold: null, next: null });
   const own: Frame = { task: record, hold: life ?? null, next: null };
   let result: Promise<T> | T;

@@ -326,7 +326,8 @@ export class Validator {
       if (!prev.cls.validate) continue;
       // A task awaiting a task of its own class is a tree of structured work, not a cycle:
       // the child never waits for its parent. (A task awaiting itself cannot be written.)
-      if (prev.ecxt && prev.cls === next.cls && prev.cls.type === "task") break;
+      if (prev.ecxt && prev.cls === next.cls && prev.cls.event?.tree === true)
+        break;
       if (this.checkPrevAdd(prev, next, frame, trace, timeout) === "reported")
         return "reported";
       if (!prev.trylock) break;
@@ -750,7 +751,7 @@ export class Validator {
       },
     ];
     // DEPT's view, one context per edge: the closing edge first, then the path back.
-    const dept = cycleClasses.some((c) => EVENT_TYPES.has(c.type)) || timeout;
+    const dept = cycleClasses.some((c) => c.event !== undefined) || timeout;
     const contexts: WaitContext[] = dept
       ? [
           waitContext(
@@ -854,36 +855,8 @@ export class Validator {
   }
 }
 
-/** Classes that stand for events rather than locks: a cycle through one is shown DEPT's way. */
-const EVENT_TYPES: ReadonlySet<string> = new Set([
-  "completion",
-  "condition",
-  "deferred",
-  "task",
-  "event",
-]);
-
-/** DEPT's names for the three points of each kind of class. */
-function points(type: string): { start: string; wait: string; event: string } {
-  switch (type) {
-    case "completion":
-      return {
-        start: "wait_for_completion",
-        wait: "wait_for_completion",
-        event: "complete",
-      };
-    case "condition":
-      return { start: "wait", wait: "wait", event: "notify" };
-    case "deferred":
-      return { start: "await", wait: "await", event: "resolve" };
-    case "task":
-      return { start: "task", wait: "await", event: "return" };
-    case "event":
-      return { start: "ecxt_enter", wait: "wait", event: "event" };
-    default:
-      return { start: "lock", wait: "lock", event: "unlock" };
-  }
-}
+/** A lock's DEPT points; an event class declares its own (EventKind). */
+const LOCK_POINTS = { start: "lock", wait: "lock", event: "unlock" } as const;
 
 function waitContext(
   from: LockClass,
@@ -895,18 +868,18 @@ function waitContext(
 ): WaitContext {
   return {
     start: {
-      fn: points(from.type).start,
+      fn: (from.event ?? LOCK_POINTS).start,
       class: from.ref(),
       at: userFrames(start, 6),
     },
     wait: {
-      fn: points(to.type).wait,
+      fn: (to.event ?? LOCK_POINTS).wait,
       class: to.ref(),
       at: userFrames(wait, 6),
       ...(timeout ? { timeout: true } : {}),
     },
     event: {
-      fn: points(from.type).event,
+      fn: (from.event ?? LOCK_POINTS).event,
       class: from.ref(),
       at: userFrames(event, 6),
     },

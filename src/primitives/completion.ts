@@ -9,6 +9,7 @@ import {
   eventWithdrawn,
   eventInit,
   newEventState,
+  type EventKind,
   type EventState,
   type LockMap,
 } from "../core/seam.js";
@@ -20,6 +21,13 @@ import {
   type WaitOptions,
 } from "./wait-queue.js";
 
+/** A completion's DEPT points (the kernel's names). */
+const COMPLETION: EventKind = {
+  start: "wait_for_completion",
+  wait: "wait_for_completion",
+  event: "complete",
+};
+
 export class Completion {
   readonly map: LockMap | undefined;
   /** Completions not yet consumed by a wait; Infinity after completeAll(). */
@@ -28,7 +36,7 @@ export class Completion {
   private readonly ev: EventState = newEventState();
 
   constructor(opts?: LockOptions) {
-    this.map = eventInit(opts, "completion", Completion);
+    this.map = eventInit(opts, "completion", Completion, COMPLETION);
   }
 
   /** Resolves once completed. A completion already done is consumed without waiting. */

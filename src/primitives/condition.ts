@@ -17,6 +17,7 @@ import {
   lockSync,
   eventInit,
   newEventState,
+  type EventKind,
   type EventState,
   type LockMap,
 } from "../core/seam.js";
@@ -29,13 +30,21 @@ import {
   type WaitOptions,
 } from "./wait-queue.js";
 
+/** A condition variable: its waits sit in predicate loops (see eventRaise's design limit). */
+const CONDITION: EventKind = {
+  start: "wait",
+  wait: "wait",
+  event: "notify",
+  predicateLoop: true,
+};
+
 export class Condition {
   readonly map: LockMap | undefined;
   private readonly queue = new WaitQueue();
   private readonly ev: EventState = newEventState();
 
   constructor(opts?: LockOptions) {
-    this.map = eventInit(opts, "condition", Condition);
+    this.map = eventInit(opts, "condition", Condition, CONDITION);
   }
 
   /** The caller holds `mutex`; it is released while waiting and held again on return. */

@@ -6,6 +6,7 @@ import {
   eventRaise,
   eventInit,
   newEventState,
+  type EventKind,
   type EventState,
 } from "../core/seam.js";
 import type { LockOptions } from "./mutex.js";
@@ -16,8 +17,11 @@ export interface Deferred<T> {
   reject(reason: unknown): void;
 }
 
+/** A deferred is awaited and resolved. */
+const DEFERRED: EventKind = { start: "await", wait: "await", event: "resolve" };
+
 export function deferred<T>(opts?: LockOptions): Deferred<T> {
-  const map = eventInit(opts, "deferred", deferred);
+  const map = eventInit(opts, "deferred", deferred, DEFERRED);
   const ev: EventState = newEventState(true);
   let settle!: { resolve: (v: T) => void; reject: (e: unknown) => void };
   let settled = false;
