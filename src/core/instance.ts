@@ -2,7 +2,7 @@
 // load puts its core in a versioned global slot and every later copy uses that one (the
 // OpenTelemetry pattern). Two copies then share one class table, one graph and one set of
 // promise hooks instead of paying twice and seeing half each.
-import { context } from "./context.js";
+import { context, type Context } from "./context.js";
 import { EventClock } from "./events.js";
 import { Reporter } from "./policy.js";
 import { Validator } from "./validator.js";
@@ -10,7 +10,7 @@ import { Validator } from "./validator.js";
 export interface Core {
   readonly version: 1;
   readonly tracking: { on: boolean };
-  readonly context: typeof context;
+  readonly context: Context;
   readonly reporter: Reporter;
   readonly validator: Validator;
   readonly events: EventClock;
