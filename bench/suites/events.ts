@@ -12,6 +12,7 @@ import {
 } from "../subjects.js";
 
 const ISSUE_3 = "issue 3";
+const ISSUE_10 = "issue 10";
 
 /** For tracked variants measured at many µs per op: a tenth of the iterations. */
 const SLOW = 0.1;
@@ -155,7 +156,10 @@ export const benches: Bench[] = [
     notes: [
       "*`validate: false`*: the same loop with the completion's class exempt (DEPT's nocheck map): the promise hooks and the consumer task's context are paid, the waits and events are not recorded. What is left of the 2.0× budget for DEPT itself is the gap between this row and the target.",
     ],
-    targets: [{ variant: "tracked", max: 2.0, source: ISSUE_3 }],
+    targets: [
+      { variant: "tracked", max: 2.0, source: ISSUE_3 },
+      { variant: "tracked", max: 2.2, source: ISSUE_10 },
+    ],
   },
   {
     id: "deferred",

@@ -25,6 +25,7 @@ type MutexModule = Pick<WaitgraphModule, "Mutex">;
 type AsyncMutexModule = typeof import("async-mutex");
 
 const ISSUE_2 = "issue 2";
+const ISSUE_10 = "issue 10";
 
 /** Keeps results alive so no loop is optimised away. */
 export let sink = 0;
@@ -280,6 +281,8 @@ export const benches: Bench[] = [
       { variant: "tracked", below: "asyncMutex", source: ISSUE_2 },
       { variant: "tracked", below: "asyncMutexCjs", source: ISSUE_2 },
       { variant: "off", max: 1.1, source: ISSUE_2 },
+      { variant: "tracked", max: 2.2, source: ISSUE_10 },
+      { variant: "off", max: 1.05, source: ISSUE_10 },
     ],
   },
   {
