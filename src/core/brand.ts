@@ -42,8 +42,9 @@ export function isInstance(
   cls: abstract new (...args: never[]) => unknown,
   value: unknown,
 ): boolean {
-  return (
-    Function.prototype[Symbol.hasInstance].call(cls, value) ||
-    hasBrand(value, cls.name)
-  );
+  if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+  // Only a branded value can be another copy's: its class's name is read for those alone
+  // (`attempt instanceof DeadlockError` on a hold is on every acquisition's path).
+  const brands = brandsOf(value);
+  return brands !== undefined && brands.includes(cls.name);
 }
