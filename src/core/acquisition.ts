@@ -13,6 +13,7 @@ import { state } from "./process-state.js";
 import type { ReadMode } from "./report.js";
 import { noteCapacity } from "./capacity.js";
 import { waitBlocked, waitEnded } from "./wait-for.js";
+import { findingOf } from "./validator.js";
 
 const context = core.context;
 const tracking = core.tracking;
@@ -100,7 +101,9 @@ export function acquire(
       o?.nestLock,
       frame,
     );
-    if (inHistory && hold !== undefined && !v.merged)
+    if (hold === undefined) return undefined;
+    const merged = hold.mergedInto !== undefined;
+    if (inHistory && !merged)
       events.record(
         frame.task,
         hold.cls,
@@ -109,12 +112,10 @@ export function acquire(
         undefined,
         blocking ?? hold,
       );
-    const finding = v.finding;
+    const finding = findingOf(hold);
     if (finding !== undefined && core.reporter.throws(finding))
       return new DeadlockError(finding);
-    if (hold !== undefined && v.merged) return mergedHold(hold);
-    if (hold !== undefined && hold.task.holds !== undefined)
-      keep(hold.task.holds, hold);
+    if (!merged && hold.task.holds !== undefined) keep(hold.task.holds, hold);
     return hold;
   } catch (error) {
     internalError(error);
@@ -133,13 +134,6 @@ function keep(holds: HeldLock[], hold: HeldLock): void {
   let live = 0;
   for (const h of holds) if (!h.released) holds[live++] = h;
   holds.length = live;
-}
-
-/** A nest-merged acquisition shares the held entry; only its release is its own. */
-function mergedHold(hold: HeldLock): HeldLock {
-  const token = Object.create(hold) as HeldLock;
-  token.mergedInto = hold;
-  return token;
 }
 
 /** seam.lockContended: the wait for `hold` blocks (the live wait-for graph, wait-for.ts). */

@@ -82,6 +82,7 @@ export class ChainCache {
       bad: undefined,
       validated: false,
       alt: this.map.get(hash),
+      waited: undefined,
     };
     this.map.set(hash, record);
     this.size++;

@@ -69,19 +69,20 @@ function waitIn(
   const v = core.validator;
   const seen = v.wait(map, instance, awaiter, timeout);
   if (seen === undefined) return undefined;
-  const finding = v.finding;
+  const finding = seen.bad;
   if (finding !== undefined && core.reporter.throws(finding)) {
     if (refusable) return new DeadlockError(finding);
     core.reporter.unthrown(finding);
   }
+  const cls = seen.waited!;
   if (ev !== undefined) core.events.request(ev, seen.trace);
   if (pending === undefined || context.mode !== "promise-hooks") {
-    record(awaiter, seen.cls, seen.trace, timeout, ev, blocking);
+    record(awaiter, cls, seen.trace, timeout, ev, blocking);
     return undefined;
   }
   context.tagAwait(
     pending.promise,
-    new AwaitedWait(pending.waiter, seen.cls, seen.trace, timeout, ev),
+    new AwaitedWait(pending.waiter, cls, seen.trace, timeout, ev),
   );
   return undefined;
 }
@@ -244,6 +245,7 @@ export function ecxtEnter(
     bad: undefined,
     validated: true,
     alt: undefined,
+    waited: undefined,
   };
   if (frame === undefined) context.holdNow(hold);
   return hold;

@@ -51,6 +51,8 @@ export interface ChainRecord {
   /** Trylock and novalidate chains are cached for their stack only; never as validated. */
   validated: boolean;
   alt: ChainRecord | undefined;
+  /** A wait's chain: the class it waits for (validator.wait). Undefined on a lock's chain. */
+  waited: LockClass | undefined;
 }
 
 export class HeldLock implements Blocking {
@@ -175,4 +177,11 @@ export function onFrame(frame: Frame, hold: HeldLock): boolean {
   for (let f: Frame | null = frame; f !== null; f = f.next)
     if (f.hold === hold) return true;
   return false;
+}
+
+/** A nest-merged acquisition shares the held entry; only its release is its own. */
+export function mergedHold(hold: HeldLock): HeldLock {
+  const token = Object.create(hold) as HeldLock;
+  token.mergedInto = hold;
+  return token;
 }

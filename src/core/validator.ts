@@ -25,7 +25,9 @@ import {
   HeldLock,
   heldOf,
   liveHolds,
+  mergedHold,
   siteOf,
+  type ChainRecord,
   type Frame,
 } from "./held-lock.js";
 import { ClassRegistry, type LockClass, type LockMap } from "./lock-class.js";
@@ -102,19 +104,13 @@ export class Validator {
     searches: 0,
     searchesSkipped: 0,
   };
-  /** The deadlock finding of the last `acquire`, if any (read by the seam for `throw`). */
-  finding: Report | undefined;
   /** Report cycles through timed waits as "circular dependency through a timeout". */
   reportTimeouts = false;
   /** `sites: 'every'`: each acquisition captures its own site (1–8 µs), so reports are exact. */
   everySite = false;
   /** The graph shared with other isolates through a store (stores/), when one is attached. */
   shared: SharedGraph | undefined;
-  /** True when the last `acquire` merged into a held entry (nest lock) instead of adding one. */
-  merged = false;
   private readonly exhausted = new Set<string>();
-  /** The lock instance data of the acquisition being validated (for the report's certainty). */
-  private acquiring: LockMap | undefined;
 
   constructor(
     private readonly emit: (data: ReportData) => Report,
@@ -156,8 +152,9 @@ export class Validator {
 
   /**
    * An acquisition attempt of `instance` (of `map`'s key, `subclass`) by the task whose held
-   * list is `frame`. Returns the hold to push when granted, or undefined when the lock cannot
-   * be tracked (a capacity ran out).
+   * list is `frame`. Returns the hold to push when granted — a token sharing a held entry when
+   * it merged into one (nest lock: `mergedInto`) — or undefined when the lock cannot be tracked
+   * (a capacity ran out). Its deadlock finding, if any, is `findingOf(hold)`.
    */
   acquire(
     map: LockMap,
@@ -168,9 +165,6 @@ export class Validator {
     nestLock: object | undefined,
     frame: Frame,
   ): HeldLock | undefined {
-    this.finding = undefined;
-    this.merged = false;
-    this.acquiring = map;
     this.stats.acquisitions++;
     const cls = map.key.classes[subclass] ?? this.classOf(map, subclass);
     if (cls === undefined) return undefined;
@@ -183,8 +177,7 @@ export class Validator {
         if (top === null || top.released) continue;
         if (top.cls === cls) {
           top.references++;
-          this.merged = true;
-          return top;
+          return mergedHold(top);
         }
         break;
       }
@@ -223,9 +216,6 @@ export class Validator {
     if (chain !== undefined && (chain.validated || !validate)) {
       this.stats.chainHits++;
       hold.chain = chain;
-      // A trylock shares its chain key with the ordinary acquisition but is never validated
-      // (lockdep §1.5): it must not inherit that chain's finding, or `throw` leaves it untracked.
-      if (chain.bad !== undefined && validate) this.finding = chain.bad;
       return hold;
     }
     this.stats.chainMisses++;
@@ -250,16 +240,10 @@ export class Validator {
     if (this.chains.depth === 0) cls.aloneChain[read] = chain;
 
     const held = liveHolds(frame);
-    const verdict = this.checkDeadlock(held, hold, frame, chain.trace);
-    if (verdict === "reported") {
-      chain.bad = this.finding;
-      return hold;
-    }
+    const verdict = this.checkDeadlock(held, hold, frame, chain.trace, map);
     if (verdict === "nested") return hold;
-    if (
-      this.checkPrevsAdd(held, hold, frame, chain.trace, false) === "reported"
-    )
-      chain.bad = this.finding;
+    chain.bad =
+      verdict ?? this.checkPrevsAdd(held, hold, frame, chain.trace, false);
     return hold;
   }
 
@@ -286,7 +270,8 @@ export class Validator {
     next: HeldLock,
     frame: Frame,
     trace: Trace,
-  ): "ok" | "nested" | "reported" {
+    map: LockMap,
+  ): Report | "nested" | undefined {
     let nest: HeldLock | undefined;
     for (const prev of held) {
       if (next.nestLock !== undefined && prev.instance === next.nestLock)
@@ -300,13 +285,12 @@ export class Validator {
         if (orderResult !== undefined && orderResult < 0) continue;
       }
       if (nest !== undefined) return "nested";
-      const pool = this.poolLoad(held, next);
+      const pool = poolLoad(held, next, map.concurrency);
       // The user promised fewer flows than it takes to exhaust the pool: intended nesting.
       if (pool === "promised") return "nested";
-      this.recursive(frame, prev, next, orderResult, trace, pool);
-      return "reported";
+      return this.recursive(frame, prev, next, orderResult, trace, pool);
     }
-    return "ok";
+    return undefined;
   }
 
   /**
@@ -320,7 +304,7 @@ export class Validator {
     frame: Frame,
     trace: Trace,
     timeout = false,
-  ): "ok" | "reported" {
+  ): Report | undefined {
     for (let i = held.length - 1; i >= 0; i--) {
       const prev = held[i]!;
       if (!prev.cls.validate) continue;
@@ -328,11 +312,11 @@ export class Validator {
       // the child never waits for its parent. (A task awaiting itself cannot be written.)
       if (prev.ecxt && prev.cls === next.cls && prev.cls.event?.tree === true)
         break;
-      if (this.checkPrevAdd(prev, next, frame, trace, timeout) === "reported")
-        return "reported";
+      const report = this.checkPrevAdd(prev, next, frame, trace, timeout);
+      if (report !== undefined) return report;
       if (!prev.trylock) break;
     }
-    return "ok";
+    return undefined;
   }
 
   /** lockdep `check_prev_add`: search for a strong path next → … → prev, else add or widen prev → next. */
@@ -342,11 +326,11 @@ export class Validator {
     frame: Frame,
     trace: Trace,
     timeout: boolean,
-  ): "ok" | "reported" {
+  ): Report | undefined {
     const order = prev.cls.key.order;
     if (prev.cls === next.cls && order !== undefined) {
       const r = this.callOrder(order, prev, next, frame);
-      if (r !== undefined && r < 0) return "ok";
+      if (r !== undefined && r < 0) return undefined;
     }
     const bit = depBit(prev.read, next.read);
     const added = this.graph.tryAdd(
@@ -358,13 +342,11 @@ export class Validator {
       trace,
       { start: siteOf(prev) },
     );
-    if (added.kind === "cycle") {
-      this.circular(frame, prev, next, added.path, trace, {
+    if (added.kind === "cycle")
+      return this.circular(frame, prev, next, added.path, trace, {
         cycle: added.timeout,
         closing: timeout,
       });
-      return "reported";
-    }
     return this.added(added, bit, trace, frame, siteOf(prev), timeout);
   }
 
@@ -389,29 +371,29 @@ export class Validator {
     frame: Frame,
     start: Trace | undefined,
     timeout: boolean,
-  ): "ok" | "reported" {
+  ): Report | undefined {
     switch (added.kind) {
       case "overflow":
         this.limit(frame, "searchQueue", this.limits.searchQueue);
-        return "ok";
+        return undefined;
       case "full":
         this.limit(frame, "edges", this.limits.edges);
-        return "ok";
+        return undefined;
       case "added":
       case "widened": {
         const { from, to } = added.edge;
         return this.share(from, to, bit, trace, frame, { start, timeout });
       }
       default:
-        return "ok";
+        return undefined;
     }
   }
 
   /**
    * A new dependency (or read/write bit of one) goes to the graph shared with other isolates,
    * when there is one; a cycle it closes through their edges is this acquisition's finding, as
-   * a local one would be: "reported", so the chain is cached with it (a retry is refused
-   * again) and `throw` breaks it here.
+   * a local one would be: returned, so the chain is cached with it (a retry is refused again)
+   * and `throw` breaks it here.
    */
   private share(
     from: number,
@@ -420,9 +402,9 @@ export class Validator {
     trace: Trace,
     frame: Frame,
     extra: { start?: Trace | undefined; timeout: boolean },
-  ): "ok" | "reported" {
+  ): Report | undefined {
     const shared = this.shared;
-    if (shared === undefined) return "ok";
+    if (shared === undefined) return undefined;
     const classes = this.registry.classes;
     const report = shared.local(
       {
@@ -437,9 +419,7 @@ export class Validator {
       },
       () => heldRefs(frame),
     );
-    if (report === undefined) return "ok";
-    this.finding = this.emit(report);
-    return "reported";
+    return report === undefined ? undefined : this.emit(report);
   }
 
   /** This isolate's dependencies as the shared graph takes them (their tasks are not kept). */
@@ -476,16 +456,16 @@ export class Validator {
   /**
    * A wait for an event of `map`'s class (dept_wait): validated like an acquisition that is
    * not kept. Holding lock A while waiting for completion C adds A → C. Returns the wait's
-   * class and the stack of its chain (for the task's history), or undefined when untracked.
+   * chain — its class (`waited`), its stack (for the task's history) and its finding (`bad`) —
+   * or undefined when untracked. A cached chain is returned as it is: no allocation per wait.
    */
   wait(
     map: LockMap,
     instance: object,
     frame: Frame,
     timeout: boolean,
-  ): { cls: LockClass; trace: Trace } | undefined {
+  ): ChainRecord | undefined {
     this.stats.waits++;
-    this.finding = undefined;
     const cls = this.classOf(map, 0);
     // `validate: false` (DEPT's nocheck map): its waits and events are ignored.
     if (cls === undefined || !cls.key.validate) return undefined;
@@ -498,31 +478,29 @@ export class Validator {
     let chain = this.chains.lookup(hash, frame, key, undefined);
     if (chain !== undefined && chain.validated) {
       this.stats.waitHits++;
-      if (chain.bad !== undefined) this.finding = chain.bad;
-      return { cls, trace: chain.trace };
+      chain.waited ??= cls; // a chain first made by an acquisition of this class
+      return chain;
     }
     this.stats.waitMisses++;
     if (chain === undefined) {
       if (this.chains.size >= this.limits.chains) {
         this.limit(frame, "chains", this.limits.chains);
-        return { cls, trace: captureTrace() };
+        return uncached(cls, captureTrace());
       }
       chain = this.chains.add(hash, frame, key, undefined, captureTrace());
     }
     chain.validated = true;
+    chain.waited = cls;
     const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);
     next.chain = chain;
-    if (
-      this.checkPrevsAdd(
-        liveHolds(frame),
-        next,
-        frame,
-        chain.trace,
-        timeout,
-      ) === "reported"
-    )
-      chain.bad = this.finding;
-    return { cls, trace: chain.trace };
+    chain.bad = this.checkPrevsAdd(
+      liveHolds(frame),
+      next,
+      frame,
+      chain.trace,
+      timeout,
+    );
+    return chain;
   }
 
   /**
@@ -548,7 +526,6 @@ export class Validator {
     // Known: checked when it was added. Asked first, so the event's stack is not captured.
     if (this.graph.knows(event.index, waited.index, bit, timeout))
       return undefined;
-    this.finding = undefined;
     const eventTrace = traces.event();
     const waitTrace = traces.wait ?? eventTrace;
     const added = this.graph.tryAdd(
@@ -560,8 +537,8 @@ export class Validator {
       waitTrace,
       { start: traces.start, event: eventTrace },
     );
-    if (added.kind === "cycle") {
-      this.dependencyCycle(
+    if (added.kind === "cycle")
+      return this.dependencyCycle(
         frame,
         event,
         waited,
@@ -569,17 +546,7 @@ export class Validator {
         { ...traces, wait: waitTrace, event: eventTrace },
         { cycle: added.timeout, closing: timeout },
       );
-      return this.finding;
-    }
-    const shared = this.added(
-      added,
-      bit,
-      waitTrace,
-      frame,
-      traces.start,
-      timeout,
-    );
-    return shared === "reported" ? this.finding : undefined;
+    return this.added(added, bit, waitTrace, frame, traces.start, timeout);
   }
 
   private callOrder(
@@ -615,28 +582,6 @@ export class Validator {
 
   // ---- findings -------------------------------------------------------------------------
 
-  /**
-   * A flow re-taking a lock of several units that it holds some of: how many units it holds and
-   * how many flows doing the same exhaust it (each holds at most `held` and waits for one more,
-   * so ⌈size / held⌉ flows can hold every unit). "promised" when the lock's `concurrency` is
-   * below that; undefined when it is not such a lock or its size is unknown.
-   */
-  private poolLoad(
-    held: HeldLock[],
-    next: HeldLock,
-  ): RecursiveLockingReport["pool"] | "promised" | undefined {
-    // A lock of one unit re-taken is a certain self-deadlock, not a pool under load.
-    const size = capacityOf(next.instance);
-    if (size === undefined || size < 2 || next.read !== 0) return undefined;
-    let units = 0;
-    for (const h of held) if (h.instance === next.instance) units++;
-    if (units === 0) return undefined;
-    const flowsToHang = Math.ceil(size / units);
-    const promised = this.acquiring?.concurrency;
-    if (promised !== undefined && promised < flowsToHang) return "promised";
-    return { size, held: units, flowsToHang };
-  }
-
   private recursive(
     frame: Frame,
     prev: HeldLock,
@@ -644,7 +589,7 @@ export class Validator {
     orderResult: number | undefined,
     trace: Trace,
     pool: RecursiveLockingReport["pool"],
-  ): void {
+  ): Report {
     const sameInstance = prev.instance === next.instance;
     const data: ReportData = {
       kind: "recursive-locking",
@@ -664,7 +609,7 @@ export class Validator {
       ...(orderResult !== undefined ? { orderResult } : {}),
       ...(pool !== undefined && sameInstance ? { pool } : {}),
     };
-    this.finding = this.emit(data);
+    return this.emit(data);
   }
 
   /**
@@ -678,8 +623,8 @@ export class Validator {
     path: Edge[],
     trace: Trace,
     timeout: { cycle: boolean; closing: boolean },
-  ): void {
-    this.cycleReport(frame, path, timeout.cycle, {
+  ): Report {
+    return this.cycleReport(frame, path, timeout.cycle, {
       timed: timeout.closing,
       from: prev.cls,
       to: next.cls,
@@ -700,8 +645,8 @@ export class Validator {
     path: Edge[],
     traces: { wait: Trace; start: Trace | undefined; event: Trace },
     timeout: { cycle: boolean; closing: boolean },
-  ): void {
-    this.cycleReport(frame, path, timeout.cycle, {
+  ): Report {
+    return this.cycleReport(frame, path, timeout.cycle, {
       timed: timeout.closing,
       from: event,
       to: waited,
@@ -730,7 +675,7 @@ export class Validator {
       start: Trace | undefined;
       event: Trace | undefined;
     },
-  ): void {
+  ): Report {
     const classes = this.registry.classes;
     const cycleClasses = [closing.to, ...path.map((e) => classes[e.to]!)];
     const cycle: ClassRef[] = cycleClasses.map((c) => c.ref());
@@ -789,7 +734,7 @@ export class Validator {
       ...(dept ? { waits: contexts } : {}),
       ...(timeout ? { timeout: true } : {}),
     };
-    this.finding = this.emit(data);
+    return this.emit(data);
   }
 
   private nestNotHeld(frame: Frame, hold: HeldLock, nestLock: object): void {
@@ -851,7 +796,6 @@ export class Validator {
     this.registry.keyLimit = this.limits.keys;
     for (const k of Object.keys(this.stats) as (keyof ValidatorStats)[])
       this.stats[k] = 0;
-    this.finding = undefined;
   }
 }
 
@@ -930,4 +874,51 @@ export function heldRefs(frame: Frame): LockRef[] {
   return liveHolds(frame)
     .filter((h) => !h.ecxt)
     .map((h) => lockRef(h));
+}
+
+/**
+ * A flow re-taking a lock of several units that it holds some of: how many units it holds and
+ * how many flows doing the same exhaust it (each holds at most `held` and waits for one more,
+ * so ⌈size / held⌉ flows can hold every unit). "promised" when the lock's `concurrency`
+ * (`promised`) is below that; undefined when it is not such a lock or its size is unknown.
+ */
+function poolLoad(
+  held: HeldLock[],
+  next: HeldLock,
+  promised: number | undefined,
+): RecursiveLockingReport["pool"] | "promised" | undefined {
+  // A lock of one unit re-taken is a certain self-deadlock, not a pool under load.
+  const size = capacityOf(next.instance);
+  if (size === undefined || size < 2 || next.read !== 0) return undefined;
+  let units = 0;
+  for (const h of held) if (h.instance === next.instance) units++;
+  if (units === 0) return undefined;
+  const flowsToHang = Math.ceil(size / units);
+  if (promised !== undefined && promised < flowsToHang) return "promised";
+  return { size, held: units, flowsToHang };
+}
+
+/** A wait's verdict when the chain table is full: validated by nobody, cached nowhere. */
+function uncached(waited: LockClass, trace: Trace): ChainRecord {
+  return {
+    hash: 0,
+    ids: new Int32Array(0),
+    trace,
+    bad: undefined,
+    validated: false,
+    alt: undefined,
+    waited,
+  };
+}
+
+/**
+ * The deadlock finding an acquisition carries: its chain's first report, served to every
+ * acquisition of that chain that is validated — never to a trylock's (lockdep §1.5: it shares
+ * its chain key with the ordinary acquisition but is never validated; inheriting the finding
+ * would leave it untracked under `throw`), a nest-merged one's or a `validate: false` class's.
+ */
+export function findingOf(hold: HeldLock): Report | undefined {
+  if (hold.mergedInto !== undefined || hold.trylock || !hold.cls.key.validate)
+    return undefined;
+  return hold.chain?.bad;
 }
