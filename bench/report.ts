@@ -96,7 +96,7 @@ function judge(result: BenchResult, target: Target): Verdict {
   const base = find(bench.baseline);
   const label = v?.label ?? target.variant;
   if ("max" in target) {
-    const text = `${label}: ≤ ${target.max.toFixed(1)}× ${base?.label ?? bench.baseline}`;
+    const text = `${label}: ≤ ${times(target.max)} ${base?.label ?? bench.baseline}`;
     if (!usable(v) || !usable(base))
       return { bench, target, text, measured: "not measured", pass: undefined };
     const r = ratioOf(v, base);
@@ -123,12 +123,17 @@ function judge(result: BenchResult, target: Target): Verdict {
   };
 }
 
+/** A target's bound as written (1.05×, not 1.1×). */
+function times(max: number): string {
+  return `${String(max)}×`;
+}
+
 function verdictWord(pass: boolean | undefined): string {
   return pass === undefined ? "NOT RUN" : pass ? "PASS" : "MISS";
 }
 
 function shortTarget(t: Target, result: BenchResult): string {
-  if ("max" in t) return `≤ ${t.max.toFixed(1)}×`;
+  if ("max" in t) return `≤ ${times(t.max)}`;
   const other = result.variants.find((v) => v.key === t.below);
   return `< ${other?.label ?? t.below}`;
 }
