@@ -110,10 +110,12 @@ export class LockClass {
   /** Forgotten by tracker.reset(): holds of it, still on some task's list, no longer count. */
   retired = false;
   /**
-   * The validated chain of taking this class with nothing held, per read mode: the most common
-   * acquisition skips the chain-cache lookup (its verdict cannot change: no held lock, no edge).
+   * The validated chain of taking this class with nothing held, per read mode (0–2; a wait is
+   * an exclusive take, and a timed wait is slot 3): the most common acquisition or wait skips
+   * the chain-cache lookup (its verdict cannot change: no held lock, no edge).
    */
   readonly aloneChain: (ChainRecord | undefined)[] = [
+    undefined,
     undefined,
     undefined,
     undefined,

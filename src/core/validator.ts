@@ -473,12 +473,21 @@ export class Validator {
     // Its verdict — a delay at worst, searched only with `reportTimeouts` — must not answer for
     // the untimed wait of the same chain: `M; wait(C, 100ms)` first, then `M; wait(C)` must
     // still close M → C → M. (A hold's id is `index * 4 + read`; a wait is an exclusive take.)
-    const key = cls.index * 4 + (timeout ? 3 : 0);
+    const slot = timeout ? 3 : 0;
+    if (frame.hold === null && frame.next === null) {
+      const alone = cls.aloneChain[slot];
+      if (alone !== undefined) {
+        this.stats.waitHits++;
+        alone.waited ??= cls; // first made by an acquisition of this class
+        return alone;
+      }
+    }
+    const key = cls.index * 4 + slot;
     const hash = this.chains.hash(frame, key, undefined);
     let chain = this.chains.lookup(hash, frame, key, undefined);
     if (chain !== undefined && chain.validated) {
       this.stats.waitHits++;
-      chain.waited ??= cls; // a chain first made by an acquisition of this class
+      chain.waited ??= cls; // first made by an acquisition of this class
       return chain;
     }
     this.stats.waitMisses++;
@@ -491,6 +500,7 @@ export class Validator {
     }
     chain.validated = true;
     chain.waited = cls;
+    if (this.chains.depth === 0) cls.aloneChain[slot] = chain;
     const next = new HeldLock(cls, instance, 0, false, undefined, frame.task);
     next.chain = chain;
     chain.bad = this.checkPrevsAdd(
