@@ -22,20 +22,14 @@ import { unwatch, watchSoon } from "./unsettled.js";
 
 const context = core.context;
 
-/** A primitive's wait that returned `promise`; it blocks while `waiter` is still queued. */
-export interface Pending {
-  readonly promise: Promise<unknown>;
-  readonly waiter: Blocking;
-}
-
 /** seam.eventWait, once tracking is on and `map` is tracked. */
 export function wait(
   map: LockMap,
   instance: object,
   ev: EventState,
   timeout: boolean,
-  pending: Pending | undefined,
-  blocking: Blocking | undefined,
+  waiter: Blocking,
+  promise: Promise<unknown> | undefined,
 ): DeadlockError | undefined {
   return waitIn(
     context.current(),
@@ -44,8 +38,8 @@ export function wait(
     ev,
     timeout,
     true,
-    pending,
-    blocking ?? pending?.waiter,
+    waiter,
+    promise,
   );
 }
 
@@ -63,8 +57,9 @@ function waitIn(
   ev: EventState | undefined,
   timeout: boolean,
   refusable: boolean,
-  pending?: Pending,
-  blocking?: Blocking,
+  blocking: Blocking | undefined,
+  /** What a primitive's wait returned: the flow that awaits it is the one that blocks. */
+  promise?: Promise<unknown>,
 ): DeadlockError | undefined {
   const v = core.validator;
   const seen = v.wait(map, instance, awaiter, timeout);
@@ -76,13 +71,17 @@ function waitIn(
   }
   const cls = seen.waited!;
   if (ev !== undefined) core.events.request(ev, seen.trace);
-  if (pending === undefined || context.mode !== "promise-hooks") {
+  if (
+    promise === undefined ||
+    blocking === undefined ||
+    context.mode !== "promise-hooks"
+  ) {
     record(awaiter, cls, seen.trace, timeout, ev, blocking);
     return undefined;
   }
   context.tagAwait(
-    pending.promise,
-    new AwaitedWait(pending.waiter, cls, seen.trace, timeout, ev),
+    promise,
+    new AwaitedWait(blocking, cls, seen.trace, timeout, ev),
   );
   return undefined;
 }
@@ -215,7 +214,7 @@ export function awaitIsWait(
     awaited(frame: Frame): void {
       if (!waiting.elsewhere(frame) || !core.tracking.on) return;
       try {
-        waitIn(frame, map, instance, ev, false, false, undefined, blocking);
+        waitIn(frame, map, instance, ev, false, false, blocking);
         if (ev !== undefined && ev.watch === 0 && ev.requestGen !== 0)
           watchSoon(promise, ev);
       } catch (error) {

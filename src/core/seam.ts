@@ -36,7 +36,6 @@ import type { AssertionKind, ReadMode } from "./report.js";
 import { capturingAt, type Site } from "./stack.js";
 
 export type { EventKind, EventState, HeldLock, LockMap };
-export type { Pending } from "./dept.js";
 export { newEventState } from "./events.js";
 
 /** Read on every lock operation: false means nothing is tracked. */
@@ -181,24 +180,25 @@ export function lockRelease(
  * holding lock A while waiting adds A → class. Returns a DeadlockError under `policy: 'throw'`
  * when the wait closes a cycle (then do not wait).
  *
- * `pending` is the promise the wait returns and its queued waiter. The flow that blocks is the
- * one that awaits the promise, and only then does the wait enter that flow's history (with
- * promise hooks; else now): `const reply = answered.wait(); request.complete(); await reply`
- * raised `request` before it blocked on `answered`, so `request` does not depend on
- * `answered`. A waiter no longer queued when awaited blocks nobody. Without `pending`,
- * `blocking` tells the history whether the waiter still waits (a Condition's queued waiter).
+ * `waiter` is the primitive's queued waiter: the wait blocks while it is still queued.
+ * `promise`, when given, is what the wait returns. The flow that blocks is the one that awaits
+ * it, and only then does the wait enter that flow's history (with promise hooks; else now):
+ * `const reply = answered.wait(); request.complete(); await reply` raised `request` before it
+ * blocked on `answered`, so `request` does not depend on `answered`. A waiter no longer queued
+ * when awaited blocks nobody. Without `promise` the wait enters the caller's history now (a
+ * Condition's waiter, whose flow is the caller's).
  */
 export function eventWait(
   map: LockMap | undefined,
   instance: object,
   ev: EventState,
   timeout: boolean,
-  pending?: dept.Pending,
-  blocking?: Blocking,
+  waiter: Blocking,
+  promise?: Promise<unknown>,
 ): DeadlockError | undefined {
   if (map === undefined || !tracking.on) return undefined;
   try {
-    return dept.wait(map, instance, ev, timeout, pending, blocking);
+    return dept.wait(map, instance, ev, timeout, waiter, promise);
   } catch (error) {
     internalError(error);
     return undefined;

@@ -61,10 +61,14 @@ export class Completion {
       const timed = o?.timeout !== undefined && o.timeout !== Infinity;
       // The flow that awaits `promise` while the waiter is queued is the one that blocks (see
       // eventWait); the waiter is queued right below, unless the wait is refused.
-      const refused = eventWait(this.map, this, this.ev, timed, {
-        promise,
+      const refused = eventWait(
+        this.map,
+        this,
+        this.ev,
+        timed,
         waiter,
-      });
+        promise,
+      );
       if (refused !== undefined) return Promise.reject(refused);
     }
     this.queue.push(waiter, o, "Completion wait");

@@ -108,7 +108,7 @@ export class Condition {
     let refused: unknown =
       o?.signal?.aborted === true
         ? o.signal.reason
-        : eventWait(this.map, this, this.ev, timed, undefined, waiter);
+        : eventWait(this.map, this, this.ev, timed, waiter);
     // Taking the mutex again is validated now, with the held list as it is while waiting
     // (lock_sync: checked, not held — the re-take after the wait is the hold).
     if (held !== undefined) {

@@ -56,7 +56,9 @@ test("every verb is a no-op on an untracked object, with tracking on", () => {
   );
   assert.equal(seam.lockSync(undefined, instance, 0), undefined);
   assert.equal(
-    seam.eventWait(undefined, instance, seam.newEventState(), false),
+    seam.eventWait(undefined, instance, seam.newEventState(), false, {
+      elsewhere: () => false,
+    }),
     undefined,
   );
   assert.equal(seam.ecxtEnter(undefined, instance), undefined);
