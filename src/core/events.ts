@@ -72,7 +72,13 @@ export class EventClock {
     this.outstanding++;
   }
 
-  /** Records a wait in the task's history. Waits made while no event is awaited are never needed. */
+  /**
+   * Records a wait in the task's history. Waits made while no event is awaited are never
+   * needed. A full ring is overwritten in place, as the kernel's `struct dept_wait_hist` is: a
+   * task that waits in a loop allocates nothing per wait, and no young entry is stored into
+   * the (long-lived) ring. The entry overwritten is the oldest, outside any event context
+   * younger than the last 64 waits.
+   */
   record(
     task: TaskRecord,
     cls: LockClass,
@@ -82,21 +88,23 @@ export class EventClock {
     blocking?: Blocking,
   ): void {
     if (this.outstanding === 0) return;
-    const entry: WaitEntry = {
-      cls,
-      gen: ++this.gen,
-      trace,
-      timeout,
-      event,
-      blocking,
-    };
+    const gen = ++this.gen;
     const history = (task.history ??= []);
+    let entry: WaitEntry;
     if (history.length < HISTORY) {
+      entry = { cls, gen, trace, timeout, event, blocking };
       history.push(entry);
-      return;
+    } else {
+      entry = history[task.historyPos]!;
+      entry.cls = cls;
+      entry.gen = gen;
+      entry.trace = trace;
+      entry.timeout = timeout;
+      entry.event = event;
+      entry.blocking = blocking;
+      task.historyPos = (task.historyPos + 1) % HISTORY;
     }
-    history[task.historyPos] = entry;
-    task.historyPos = (task.historyPos + 1) % HISTORY;
+    blocking?.recordedIn?.(entry);
   }
 
   /** The task's waits inside `ev`'s current event context, oldest first. */

@@ -39,6 +39,14 @@ export interface WaitEntry {
 export interface Blocking {
   /** `raiser`: the raiser's held list, when it is exact (promise hooks). */
   elsewhere(raiser: Frame | undefined): boolean;
+  /**
+   * Told which history entry records this wait, by a blocking that knows when it stops
+   * waiting (a queued waiter): it then clears `entry.blocking` if that is still itself. Its
+   * answer from then on would be "not elsewhere", which an entry without one gives too; and a
+   * task's long-lived history no longer keeps a finished waiter — and the promise it settled —
+   * alive until the entry is overwritten (measured: ~65 ns per Completion wait in promotion).
+   */
+  recordedIn?(entry: { blocking: unknown }): void;
 }
 
 /** A validated chain: the ordered (class, read) list it stands for and its first-seen stack. */

@@ -35,9 +35,24 @@ export class Waiter {
     readonly abandon: () => void,
   ) {}
 
+  /** The DEPT history entry recording this wait (Blocking.recordedIn); let go on leaving. */
+  private recorded: { blocking: unknown } | undefined = undefined;
+
   /** Still waiting — neither granted nor given up — so not the flow that is running now. */
   elsewhere(): boolean {
     return this.queued;
+  }
+
+  recordedIn(entry: { blocking: unknown }): void {
+    this.recorded = entry;
+  }
+
+  /** Left the queue: the history entry that records this wait stops keeping it. */
+  left(): void {
+    const entry = this.recorded;
+    if (entry === undefined) return;
+    if (entry.blocking === this) entry.blocking = undefined;
+    this.recorded = undefined;
   }
 }
 
@@ -103,6 +118,7 @@ export class WaitQueue {
     if (w.next !== undefined) w.next.prev = w.prev;
     else this.tail = w.prev;
     w.prev = w.next = undefined;
+    w.left();
     this.length--;
     if (w.timer !== undefined) clearTimeout(w.timer);
     if (w.onAbort !== undefined)
