@@ -11,6 +11,10 @@
 // started in the same tick (Promise.all children) do not, because acquire() never writes to
 // the caller's own frame. A contended waiter's continuation receives the hold at grant.
 //
+// A promise that settles in a flow holding locks its creator did not hold hands them to its
+// creator's continuations that await it (hand-over.ts): a helper's `return m.acquire()` or
+// `return client` is the caller's hold from then on.
+//
 // Timers, immediates, nextTick, queueMicrotask and I/O callbacks are not promise reactions:
 // they start with nothing held. bind(fn) carries the held list into such a callback when the
 // holder really waits for it; detach(fn) starts fire-and-forget work with nothing held.
@@ -27,10 +31,20 @@ import {
   type HeldLock,
   type TaskRecord,
 } from "./held-lock.js";
+import {
+  flowOf,
+  received,
+  settledAsResult,
+  settlingHolds,
+} from "./hand-over.js";
 import { boundedName } from "./report.js";
 
 const kFrame = Symbol("waitgraph.frame");
 const kAcquire = Symbol("waitgraph.acquire");
+/** On a promise made in some frame and not tagged: the continuations that await it. */
+const kAwaiters = Symbol("waitgraph.awaiters");
+/** On such a promise once it settled handing holds over: where it was made, and the holds. */
+const kHanded = Symbol("waitgraph.handed");
 
 /**
  * A promise whose awaiting is a DEPT wait (a deferred's promise, a task's result): `awaited`
@@ -41,7 +55,18 @@ export interface AwaitTag {
   awaited(frame: Frame): void;
 }
 
-type Tagged = { [kFrame]?: Frame; [kAcquire]?: HeldLock | AwaitTag };
+interface Handed {
+  /** Where the promise was made; undefined when nothing was held there (each awaiter's flow). */
+  readonly origin: Frame | undefined;
+  readonly holds: readonly HeldLock[];
+}
+
+type Tagged = {
+  [kFrame]?: Frame;
+  [kAcquire]?: HeldLock | AwaitTag;
+  [kAwaiters]?: Promise<unknown> | Promise<unknown>[] | undefined;
+  [kHanded]?: Handed;
+};
 
 let nextTaskId = 1;
 export function newTask(name: string): TaskRecord {
@@ -77,6 +102,61 @@ function withHold(frame: Frame, hold: HeldLock): Frame {
   return { task: frame.task, hold, next: live(frame) };
 }
 
+/** `frame` receiving a settled promise's holds, if it awaits as their taker's flow. */
+function receive(frame: Frame, handed: Handed): Frame {
+  const holds = received(frame, handed.origin ?? flowOf(frame), handed.holds);
+  if (holds === undefined) return frame;
+  let f = frame;
+  for (const h of holds) f = withHold(f, h);
+  return f;
+}
+
+/**
+ * A promise awaited this many times before it settles (a process-long abort signal raced by
+ * every request) keeps no more awaiters: V8 keeps their reactions anyway, and this list would
+ * double that for nothing — hand-over is for a helper's result, awaited once or twice.
+ */
+const MAX_AWAITERS = 16;
+
+function addAwaiter(parent: Tagged, promise: Promise<unknown>): void {
+  const awaiters = parent[kAwaiters];
+  if (awaiters === undefined) parent[kAwaiters] = promise;
+  else if (!Array.isArray(awaiters)) parent[kAwaiters] = [awaiters, promise];
+  else if (awaiters.length < MAX_AWAITERS) awaiters.push(promise);
+}
+
+/**
+ * `promise`, made by the flow whose list was `made` (undefined: nothing was held), settles in
+ * the running code's frame: hand its holds over.
+ */
+function handOver(promise: Tagged, made: Frame | undefined): void {
+  const origin = made === undefined || made === ROOT ? undefined : live(made);
+  const holds = settlingHolds(current, origin);
+  const awaiters = promise[kAwaiters];
+  if (awaiters !== undefined) promise[kAwaiters] = undefined;
+  if (holds === undefined || !settledAsResult(hooks.settled)) return;
+  const handed: Handed = { origin, holds };
+  promise[kHanded] = handed; // for continuations created from now on (init)
+  if (awaiters === undefined) return;
+  for (const w of Array.isArray(awaiters) ? awaiters : [awaiters]) {
+    const t = w as Tagged;
+    const frame = t[kFrame];
+    if (frame !== undefined) t[kFrame] = receive(frame, handed);
+  }
+}
+
+/**
+ * The running code's list is about to hold a lock. Top-level and callback code runs on ROOT,
+ * shared by every such flow; the first lock a flow takes gives it a bottom of its own (the
+ * same task, main), so that what it takes can be told from what another flow took (hand-over.ts).
+ */
+function ownFlow(): Frame {
+  if (current !== ROOT || mode !== "promise-hooks") return context.current();
+  const own: Frame = { task: MAIN_TASK, hold: null, next: null };
+  setCurrent(own);
+  return own;
+}
+
 const hooks = {
   init(promise: Promise<unknown>, parent: Promise<unknown> | undefined): void {
     let frame = current;
@@ -91,14 +171,36 @@ const hooks = {
           if (!hold.released) {
             // A hold resumed by Condition.wait may already be on the awaiter's frame.
             if (hold.granted) {
+              hold.continuation ??= promise;
               if (!hold.resumed || !onFrame(frame, hold))
                 frame = withHold(frame, hold);
             } else (hold.waiters ??= []).push(promise);
           } else if (hold.suspended) (hold.waiters ??= []).push(promise);
         }
+      } else if (frame !== ROOT) {
+        const handed = (parent as Tagged)[kHanded];
+        if (handed !== undefined) frame = receive(frame, handed);
+        else addAwaiter(parent as Tagged, promise);
       }
     }
     if (frame !== ROOT) (promise as Tagged)[kFrame] = frame;
+  },
+  settled(promise: Promise<unknown>): void {
+    // Fast exits first: every promise settles, few while holding what their creator did not.
+    if (current.hold === null && current.next === null) return;
+    const t = promise as Tagged;
+    const made = t[kFrame];
+    if (t[kAcquire] !== undefined) return;
+    if (made === current) {
+      // Made holding it only as the acquisition's own continuation (`m.acquire().then(f)`):
+      // its creator is the flow below that hold, and f's result is that flow's.
+      const hold = current.hold;
+      if (hold?.continuation === promise && t[kAwaiters] !== undefined)
+        handOver(t, current.next ?? undefined);
+      return;
+    }
+    if (made === undefined && t[kAwaiters] === undefined) return;
+    handOver(t, made);
   },
   before(promise: Promise<unknown>): void {
     saved.push(current);
@@ -175,6 +277,7 @@ class Context {
   /** Marks `promise` as the promise acquire() returned for `hold`. */
   tagAcquire(promise: Promise<unknown>, hold: HeldLock): void {
     (promise as Tagged)[kAcquire] = hold;
+    hold.takenIn ??= ownFlow();
   }
 
   /** Marks `promise` so that awaiting it is a wait (DEPT); only with promise hooks. */
@@ -206,6 +309,7 @@ class Context {
     const waiters = hold.waiters;
     if (waiters === null) return;
     hold.waiters = null;
+    hold.continuation ??= waiters[0];
     for (const w of waiters) {
       const t = w as Tagged;
       const frame = t[kFrame] ?? ROOT;
@@ -217,7 +321,9 @@ class Context {
   /** A synchronous acquisition (trylock): the running code holds it from now on. */
   holdNow(hold: HeldLock): void {
     hold.granted = true;
-    setCurrent(withHold(context.current(), hold));
+    const frame = ownFlow();
+    hold.takenIn ??= frame;
+    setCurrent(withHold(frame, hold));
   }
 
   /** The hold was released: drop it from `frame`, the running code's (other frames skip it as released). */

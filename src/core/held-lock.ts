@@ -71,10 +71,21 @@ export class HeldLock implements Blocking {
   }
   set released(value: boolean) {
     this.releasedFlag = value;
-    // An unformatted trace pins its frames' closures; a released hold is in no report.
-    if (value && this.site !== undefined) this.site = undefined;
+    // An unformatted trace pins its frames' closures; a released hold is in no report, and
+    // hands nothing over (its continuation's promise and reactions can go).
+    if (value) {
+      if (this.site !== undefined) this.site = undefined;
+      this.continuation = undefined;
+    }
   }
   granted = false;
+  /**
+   * The held list of the flow that asked for it, when it asked (promise hooks): whether a
+   * promise that flow's caller started settles with this hold as its result (context.ts).
+   */
+  takenIn: Frame | undefined = undefined;
+  /** The first promise that continues the acquisition (`await`'s, or `.then`'s): context.ts. */
+  continuation: object | undefined = undefined;
   /** lockdep's `references`: nest-lock acquisitions merged into this entry. */
   references = 1;
   /** Continuations created before a contended grant; they receive the hold at grant. */

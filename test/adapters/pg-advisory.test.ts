@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import pg from "pg";
-import { DeadlockError, heldLocks, task, tracker } from "../../src/index.js";
+import {
+  DeadlockError,
+  detach,
+  heldLocks,
+  task,
+  tracker,
+} from "../../src/index.js";
 import { trackClient, trackPool } from "../../src/adapters/pg.js";
 import {
   decodeAdvisory,
@@ -207,11 +213,12 @@ describe(
 
     it("shows a waiting pg_advisory_lock in the live wait-for graph until PostgreSQL grants it", async () => {
       const pool = makePool(2);
-      const holder = await (async () => {
+      // The holder is another flow (what an async helper returns is its caller's).
+      const holder = await detach(async () => {
         const o = await pool.connect();
         await o.query("select pg_advisory_lock(1)");
         return o;
-      })();
+      });
       const waiter = await pool.connect();
       try {
         const granted = waiter.query("select pg_advisory_lock(1)");
@@ -236,12 +243,13 @@ describe(
 
     it("holds nothing for a try-lock that fails; a try-lock that succeeds is held", async () => {
       const pool = makePool(2);
-      // Another flow's session holds 1 (an async helper keeps its holds to itself).
-      const other = await (async () => {
+      // Another flow's session holds 1: a detached one (what an async helper returns, and the
+      // locks its session holds, are its caller's).
+      const other = await detach(async () => {
         const o = await pool.connect();
         await o.query("select pg_advisory_lock(1)");
         return o;
-      })();
+      });
       try {
         await withClient(pool, async (c) => {
           const { rows } = await c.query(

@@ -9,7 +9,13 @@ import { Redis } from "ioredis";
 import Redlock4Module from "redlock";
 // @ts-expect-error redlock 5's types are not reachable through its package.json `exports`
 import Redlock5Module from "redlock-5";
-import { DeadlockError, heldLocks, task, tracker } from "../../src/index.js";
+import {
+  DeadlockError,
+  detach,
+  heldLocks,
+  task,
+  tracker,
+} from "../../src/index.js";
 import { instrumentRedlock, track } from "../../src/adapters/redlock.js";
 import { instrumentModule } from "../../src/adapters/instrument.js";
 import {
@@ -216,8 +222,11 @@ for (const api of apis)
     it("holds nothing after a failed acquisition (retries exhausted)", async () => {
       const owner = api.make();
       const redlock = api.make(1);
-      // Another flow holds a (an async helper keeps its holds to itself).
-      const theirs = await (async () => owner.acquire(["a"], 5_000))();
+      // Another flow holds a: a detached one. (What an async helper returns is its caller's,
+      // and so is an acquisition's own promise awaited.)
+      const theirs = await detach(
+        async () => await owner.acquire(["a"], 5_000),
+      );
       const error = await redlock
         .acquire(["a"], 5_000)
         .catch((e: unknown) => e);

@@ -342,6 +342,38 @@ describe("pg against PostgreSQL", () => {
     assertVerdicts([]);
   });
 
+  /** The helper real code writes around connect(): the client it returns is its caller's. */
+  async function getClient(p: pg.Pool): Promise<pg.PoolClient> {
+    const client = await p.connect();
+    await client.query("set application_name = 'corpus'");
+    return client;
+  }
+
+  it("a getClient() helper, its client used and released by the caller, from 4 flows: no report", async () => {
+    const p = pool(2);
+    await flows(4, async () => {
+      const client = await getClient(p);
+      try {
+        await client.query("select 1");
+      } finally {
+        client.release();
+      }
+    });
+    assertVerdicts([]);
+  });
+
+  it("pool.query while holding the client a getClient() helper returned: reported at the nested query", async () => {
+    const p = pool(2);
+    const client = await getClient(p);
+    try {
+      await p.query("select 1"); // query beside the helper's client
+    } finally {
+      client.release();
+    }
+    assertVerdicts([{ kind: "recursive-locking", classes: ["pg"] }]);
+    reportedAt("query beside the helper's client");
+  });
+
   it("pool.query inside a connected client's work, on a pool of 2: reported at the nested query", async () => {
     const p = pool(2);
     const client = await p.connect();

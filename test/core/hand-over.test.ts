@@ -1,0 +1,222 @@
+// Holds follow resolution (context.ts, hand-over.ts): a helper that returns a held lock hands
+// it to its caller — the shapes real code is full of (`async function lockUser(id) { return
+// m.acquire() }`, `async getClient() { … return client }`). Beside each shape that must hand over
+// sits the look-alike that must not: a gate resolved inside a critical section, a promise awaited
+// by another task or by an unrelated callback flow, a helper that releases before it returns.
+import assert from "node:assert/strict";
+import { beforeEach, describe, test } from "node:test";
+import { Mutex, detach, heldLocks, task } from "../../src/index.js";
+import {
+  assertGraph,
+  deferred,
+  edges,
+  fresh,
+  macrotask,
+  mutex,
+  reportKinds,
+} from "../helpers/edges.js";
+
+beforeEach(() => fresh());
+
+const names = (): string[] => heldLocks().map((h) => h.name);
+/** Edges between locks, without the task-end event edges a `task()` adds. */
+const lockEdges = (): string[] => edges().filter((e) => !e.startsWith("task "));
+
+type Lock = (m: Mutex) => Promise<() => void>;
+
+const helpers: [string, Lock][] = [
+  [
+    "async m => { const r = await m.acquire(); await x; return r }",
+    async (m) => {
+      const r = await m.acquire();
+      await macrotask();
+      return r;
+    },
+  ],
+  ["async m => m.acquire()", async (m) => m.acquire()],
+  ["async m => { return await m.acquire() }", async (m) => await m.acquire()],
+  ["m => m.acquire().then(r => r)", (m) => m.acquire().then((r) => r)],
+  [
+    "async m => { await x; return m.acquire() }",
+    async (m) => {
+      await macrotask();
+      return m.acquire();
+    },
+  ],
+  [
+    "async m => inner(m), inner returning m.acquire()",
+    async (m) => (async (n: Mutex) => n.acquire())(m),
+  ],
+];
+
+describe("a helper's returned hold is its caller's", () => {
+  for (const [shape, lock] of helpers) {
+    test(`\`${shape}\`: the caller holds A and takes B → {A → B}`, async () => {
+      const [A, B] = [mutex("A"), mutex("B")];
+      const rA = await lock(A);
+      assert.deepEqual(names(), ["A"]);
+      const rB = await B.acquire();
+      rB();
+      rA();
+      assert.deepEqual(names(), []);
+      assertGraph(["A -> B"]);
+    });
+  }
+
+  test("inside a task, and while the caller holds P → {P → A, A → B}", async () => {
+    const [P, A, B] = [mutex("P"), mutex("A"), mutex("B")];
+    const [, lock] = helpers[0]!;
+    await task("t", async () => {
+      const rP = await P.acquire();
+      const rA = await lock(A);
+      assert.deepEqual(names(), ["P", "A"]);
+      (await B.acquire())();
+      rA();
+      rP();
+    });
+    assert.deepEqual(lockEdges(), ["A -> B", "P -> A"]);
+    assert.deepEqual(reportKinds(), []);
+  });
+
+  test("contended: the hold is handed over when it is granted", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const taken = deferred();
+    const holder = detach(async () => {
+      const r = await A.acquire();
+      taken.resolve();
+      await macrotask();
+      r();
+    });
+    await taken.promise;
+    const rA = await (async () => A.acquire())();
+    assert.deepEqual(names(), ["A"]);
+    (await B.acquire())();
+    rA();
+    await holder;
+    assertGraph(["A -> B"]);
+  });
+
+  test("a client-like result: { release } after more awaits → {A → B}", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const getClient = async () => {
+      const release = await A.acquire();
+      await macrotask();
+      return { release };
+    };
+    const client = await getClient();
+    (await B.acquire())();
+    client.release();
+    assertGraph(["A -> B"]);
+  });
+
+  test("two flows lock through helpers in opposite orders: circular-dependency", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const lockUser = async (m: Mutex) => m.acquire();
+    const transfer = async (first: Mutex, second: Mutex) => {
+      const r1 = await lockUser(first);
+      const r2 = await lockUser(second);
+      r2();
+      r1();
+    };
+    await transfer(A, B);
+    await transfer(B, A);
+    assertGraph(["A -> B"], ["circular-dependency"]);
+  });
+
+  test("the caller releases the handed hold: nothing held after, no bad unlock", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const rA = await (async () => A.acquire())();
+    rA();
+    assert.deepEqual(names(), []);
+    (await B.acquire())();
+    assertGraph([]);
+  });
+});
+
+describe("look-alikes that hand nothing over", () => {
+  test("a gate resolved inside a critical section: the creator that awaits it holds nothing", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const held = deferred();
+    const open = deferred();
+    const holder = (async () => {
+      const r = await A.acquire();
+      held.resolve();
+      await open.promise;
+      r();
+    })();
+    await held.promise;
+    assert.deepEqual(names(), []);
+    (await B.acquire())();
+    open.resolve();
+    await holder;
+    assertGraph([]);
+  });
+
+  test("a helper that releases before it returns hands over nothing", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const value = await (async () => {
+      const r = await A.acquire();
+      await macrotask();
+      r();
+      return 42;
+    })();
+    assert.equal(value, 42);
+    assert.deepEqual(names(), []);
+    (await B.acquire())();
+    assertGraph([]);
+  });
+
+  test("a helper's promise awaited by another task: that task receives nothing", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const made = deferred<Promise<() => void>>();
+    const done = deferred();
+    const owner = task("owner", async () => {
+      const locking = (async () => A.acquire())();
+      made.resolve(locking);
+      const r = await locking;
+      await done.promise;
+      r();
+    });
+    const other = task("other", async () => {
+      await await made.promise;
+      assert.deepEqual(names(), []);
+      (await B.acquire())();
+      done.resolve();
+    });
+    await Promise.all([owner, other]);
+    assert.deepEqual(lockEdges(), []);
+    assert.deepEqual(reportKinds(), []);
+  });
+
+  test("a helper's promise awaited by an unrelated callback flow: it receives nothing", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    let shared: Promise<() => void> | undefined;
+    const done = deferred();
+    const seen = deferred<string[]>();
+    setImmediate(() => {
+      void (async () => {
+        const r0 = await A.acquire(); // this flow's first lock gives it a list of its own
+        r0();
+        shared = (async () => A.acquire())();
+        const r = await shared;
+        await done.promise;
+        r();
+      })();
+    });
+    await macrotask();
+    await macrotask();
+    setImmediate(() => {
+      void (async () => {
+        const r1 = await B.acquire();
+        r1();
+        await shared;
+        seen.resolve(names());
+        (await B.acquire())();
+        done.resolve();
+      })();
+    });
+    assert.deepEqual(await seen.promise, []);
+    await done.promise;
+    assertGraph([]);
+  });
+});
