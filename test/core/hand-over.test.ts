@@ -220,3 +220,43 @@ describe("look-alikes that hand nothing over", () => {
     assertGraph([]);
   });
 });
+
+describe("an async generator's hold across yield", () => {
+  async function* holding(A: Mutex, n: number): AsyncGenerator<number> {
+    const release = await A.acquire();
+    try {
+      for (let i = 0; i < n; i++) yield i;
+    } finally {
+      release();
+    }
+  }
+
+  test("the loop body holds what the generator holds at each yield → {A → B}", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const seen: string[][] = [];
+    for await (const i of holding(A, 3)) {
+      void i;
+      seen.push(names());
+      (await B.acquire())();
+    }
+    assert.deepEqual(seen, [["A"], ["A"], ["A"]]);
+    assert.deepEqual(names(), []);
+    assertGraph(["A -> B"]);
+  });
+
+  test("a generator that releases before it yields: the loop body holds nothing → {}", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    async function* released(): AsyncGenerator<number> {
+      for (let i = 0; i < 3; i++) {
+        (await A.acquire())();
+        yield i;
+      }
+    }
+    for await (const i of released()) {
+      void i;
+      assert.deepEqual(names(), []);
+      (await B.acquire())();
+    }
+    assertGraph([]);
+  });
+});

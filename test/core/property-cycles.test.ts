@@ -15,6 +15,11 @@
 //  * a trylock is never validated (and never rejected), but it is held.
 // Per step the verdicts must agree exactly (no missed cycle, no false cycle), the held lists
 // must agree, and at the end of each run the graph's edge set must equal the oracle's.
+//
+// An acquisition may also go through the shapes real code wraps it in — an async helper that
+// returns the releaser (at once or after an await), a `.then`, an async generator that yields
+// it: the lock is the caller's all the same (holds follow resolution, context.ts), so the
+// oracle does not change.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -29,7 +34,27 @@ import {
 interface Step {
   cls: number;
   trylock: boolean;
+  /** How the task asks for it (index into `shapes`); direct when absent. */
+  via?: number;
 }
+
+const shapes: ((m: Mutex) => Promise<Release>)[] = [
+  (m) => m.acquire(),
+  (m) => (async () => m.acquire())(),
+  (m) =>
+    (async () => {
+      const release = await m.acquire();
+      await null;
+      return release;
+    })(),
+  (m) => m.acquire().then((release) => release),
+  async (m) => {
+    const held = (async function* () {
+      yield await m.acquire();
+    })();
+    return (await held.next()).value as Release;
+  },
+];
 type Task = Step[];
 
 const CLASSES = 5;
@@ -144,7 +169,9 @@ async function check(tasks: Task[]): Promise<void> {
         let release: Release | undefined;
         let error: unknown;
         try {
-          release = step.trylock ? lock.tryAcquire() : await lock.acquire();
+          release = step.trylock
+            ? lock.tryAcquire()
+            : await shapes[step.via ?? 0]!(lock);
         } catch (e) {
           error = e;
         }
@@ -193,7 +220,7 @@ async function check(tasks: Task[]): Promise<void> {
   assert.deepEqual(graphEdges(), oracle.edgeList(), "edge set");
 }
 
-const task = (withTry: boolean): fc.Arbitrary<Task> =>
+const task = (withTry: boolean, wrapped = false): fc.Arbitrary<Task> =>
   fc
     .uniqueArray(fc.integer({ min: 0, max: CLASSES - 1 }), {
       minLength: 1,
@@ -201,15 +228,20 @@ const task = (withTry: boolean): fc.Arbitrary<Task> =>
     })
     .chain((classes) =>
       fc
-        .array(withTry ? fc.boolean() : fc.constant(false), {
-          minLength: classes.length,
-          maxLength: classes.length,
-        })
-        .map((tries) => classes.map((cls, i) => ({ cls, trylock: tries[i]! }))),
+        .array(
+          fc.record({
+            trylock: withTry ? fc.boolean() : fc.constant(false),
+            via: wrapped
+              ? fc.integer({ min: 0, max: shapes.length - 1 })
+              : fc.constant(0),
+          }),
+          { minLength: classes.length, maxLength: classes.length },
+        )
+        .map((how) => classes.map((cls, i) => ({ cls, ...how[i]! }))),
     );
 
-const run = (withTry: boolean) =>
-  fc.array(task(withTry), { minLength: 1, maxLength: 10 });
+const run = (withTry: boolean, wrapped = false) =>
+  fc.array(task(withTry, wrapped), { minLength: 1, maxLength: 10 });
 
 test("a circular dependency is reported iff the class graph plus the closing edge has a cycle (mutexes, 3000 random runs)", async () => {
   await fc.assert(fc.asyncProperty(run(false), check), {
@@ -221,6 +253,13 @@ test("a circular dependency is reported iff the class graph plus the closing edg
 test("with trylocks mixed in (held, never validated; edges from each trylock directly below), the verdicts still match (3000 random runs)", async () => {
   await fc.assert(fc.asyncProperty(run(true), check), {
     seed: 0xacc01ade,
+    numRuns: 3000,
+  });
+});
+
+test("through helpers, .then and async generators mixed with trylocks, the verdicts still match (3000 random runs)", async () => {
+  await fc.assert(fc.asyncProperty(run(true, true), check), {
+    seed: 0x4e1de5,
     numRuns: 3000,
   });
 });
