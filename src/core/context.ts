@@ -41,9 +41,11 @@ import { boundedName } from "./report.js";
 
 const kFrame = Symbol("waitgraph.frame");
 const kAcquire = Symbol("waitgraph.acquire");
-/** On a promise made in some frame and not tagged: the continuations that await it. */
-const kAwaiters = Symbol("waitgraph.awaiters");
-/** On such a promise once it settled handing holds over: where it was made, and the holds. */
+/** On a continuation of an untagged promise: that promise (it may hand holds over). */
+const kFrom = Symbol("waitgraph.from");
+/** On an acquisition's own continuation that is awaited in turn: its settling is looked at. */
+const kAwaited = Symbol("waitgraph.awaited");
+/** On a promise that settled handing holds over: where it was made, and the holds. */
 const kHanded = Symbol("waitgraph.handed");
 
 /**
@@ -64,7 +66,8 @@ interface Handed {
 type Tagged = {
   [kFrame]?: Frame;
   [kAcquire]?: HeldLock | AwaitTag;
-  [kAwaiters]?: Promise<unknown> | Promise<unknown>[] | undefined;
+  [kFrom]?: Tagged | undefined;
+  [kAwaited]?: true;
   [kHanded]?: Handed;
 };
 
@@ -86,6 +89,8 @@ export type ContextMode = "promise-hooks" | "async-local-storage";
 
 let current: Frame = ROOT;
 const saved: Frame[] = [];
+/** The promise whose reaction runs now (`before`), if known. */
+let running: Promise<unknown> | undefined;
 let stopHook: (() => void) | undefined;
 let mode: ContextMode = "promise-hooks";
 const als = new AsyncLocalStorage<Frame>();
@@ -112,37 +117,36 @@ function receive(frame: Frame, handed: Handed): Frame {
 }
 
 /**
- * A promise awaited this many times before it settles (a process-long abort signal raced by
- * every request) keeps no more awaiters: V8 keeps their reactions anyway, and this list would
- * double that for nothing — hand-over is for a helper's result, awaited once or twice.
+ * A continuation of an untracked promise, made by a flow with a list of its own: it looks at
+ * what that promise handed over when it runs (`before`). Nothing is listed on the promise, so a
+ * long-lived promise awaited many times keeps no continuation alive. An acquisition's own
+ * continuation (`m.acquire().then(f)`) is marked awaited: its settling is looked at, while the
+ * hidden continuation of `await m.acquire()`, which nobody awaits, is not.
  */
-const MAX_AWAITERS = 16;
-
-function addAwaiter(parent: Tagged, promise: Promise<unknown>): void {
-  const awaiters = parent[kAwaiters];
-  if (awaiters === undefined) parent[kAwaiters] = promise;
-  else if (!Array.isArray(awaiters)) parent[kAwaiters] = [awaiters, promise];
-  else if (awaiters.length < MAX_AWAITERS) awaiters.push(promise);
+function awaiting(promise: Tagged, parent: Tagged): void {
+  promise[kFrom] = parent;
+  const made = parent[kFrame];
+  if (
+    made !== undefined &&
+    made.hold?.continuation === parent &&
+    Object.isExtensible(parent)
+  )
+    parent[kAwaited] = true;
 }
 
 /**
  * `promise`, made by the flow whose list was `made` (undefined: nothing was held), settles in
- * the running code's frame: hand its holds over.
+ * the running code's frame as a result: it hands its creator's flow the holds listed here.
  */
 function handOver(promise: Tagged, made: Frame | undefined): void {
   const origin = made === undefined || made === ROOT ? undefined : live(made);
   const holds = settlingHolds(current, origin);
-  const awaiters = promise[kAwaiters];
-  if (awaiters !== undefined) promise[kAwaiters] = undefined;
-  if (holds === undefined || !settledAsResult(hooks.settled)) return;
-  const handed: Handed = { origin, holds };
-  promise[kHanded] = handed; // for continuations created from now on (init)
-  if (awaiters === undefined) return;
-  for (const w of Array.isArray(awaiters) ? awaiters : [awaiters]) {
-    const t = w as Tagged;
-    const frame = t[kFrame];
-    if (frame !== undefined) t[kFrame] = receive(frame, handed);
-  }
+  if (holds === undefined) return;
+  // Settled by V8 from the reaction on an acquisition's own promise (`return m.acquire()`'s
+  // thenable job), or by V8 calling a resolve function some flow gave it (`.then(gate.resolve)`)?
+  const own = running !== undefined && current.hold?.continuation === running;
+  if (!settledAsResult(hooks.settled, own)) return;
+  if (Object.isExtensible(promise)) promise[kHanded] = { origin, holds };
 }
 
 /**
@@ -180,34 +184,43 @@ const hooks = {
       } else if (frame !== ROOT) {
         const handed = (parent as Tagged)[kHanded];
         if (handed !== undefined) frame = receive(frame, handed);
-        else addAwaiter(parent as Tagged, promise);
+        else awaiting(promise as Tagged, parent as Tagged);
       }
     }
     if (frame !== ROOT) (promise as Tagged)[kFrame] = frame;
   },
   settled(promise: Promise<unknown>): void {
-    // Fast exits first: every promise settles, few while holding what their creator did not.
+    // Fast exits first: every promise settles, few awaited while holding what their creator
+    // did not.
     if (current.hold === null && current.next === null) return;
     const t = promise as Tagged;
-    const made = t[kFrame];
     if (t[kAcquire] !== undefined) return;
+    const made = t[kFrame];
     if (made === current) {
-      // Made holding it only as the acquisition's own continuation (`m.acquire().then(f)`):
-      // its creator is the flow below that hold, and f's result is that flow's.
-      const hold = current.hold;
-      if (hold?.continuation === promise && t[kAwaiters] !== undefined)
+      // Made holding it only as the acquisition's own continuation (`m.acquire().then(f)`),
+      // and awaited: its creator is the flow below that hold, and f's result is that flow's.
+      if (t[kAwaited] === true && current.hold?.continuation === promise)
         handOver(t, current.next ?? undefined);
       return;
     }
-    if (made === undefined && t[kAwaiters] === undefined) return;
     handOver(t, made);
   },
   before(promise: Promise<unknown>): void {
     saved.push(current);
-    current = (promise as Tagged)[kFrame] ?? ROOT;
+    running = promise;
+    const t = promise as Tagged;
+    const from = t[kFrom];
+    if (from !== undefined) {
+      const handed = from[kHanded];
+      const frame = t[kFrame];
+      if (handed !== undefined && frame !== undefined)
+        t[kFrame] = receive(frame, handed);
+    }
+    current = t[kFrame] ?? ROOT;
   },
   after(): void {
     current = saved.pop() ?? ROOT;
+    running = undefined; // a reaction nested in another (rare) leaves none: nothing handed
   },
 };
 
@@ -267,6 +280,7 @@ class Context {
     stopHook?.();
     stopHook = undefined;
     current = ROOT;
+    running = undefined;
     saved.length = 0;
   }
 

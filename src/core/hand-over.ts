@@ -23,25 +23,38 @@ import { onFrame, type Frame, type HeldLock } from "./held-lock.js";
 
 type CallSites = { getFileName(): string | null | undefined }[];
 
+/** Node's own frame when several settled hooks are installed (an APM agent's, say). */
+const HOOK_DISPATCH = "node:internal/promise_hooks";
+
 /**
- * Is the promise being settled (in a promise hook called by `hook`) settled by an async
- * function's return or by V8's own job, not by a resolve function that code called? The frame
- * below the hook is the returning function, or V8's anonymous resolve function — with nothing
- * below it when V8 itself called it. Captured only on the rare settle that could hand over.
+ * Is the promise being settled (in the settled hook `hook`) settled as a result, not as a
+ * signal? The frame below the hook is the returning async function, or V8's anonymous resolve
+ * function; no frame at all is V8 settling a reaction's result (`.then(f)` once f returned, a
+ * generator's yield). The resolve function called by code (`gate.resolve()`, a timer calling
+ * `resolve`) is a signal. Called by V8 with nothing below it, it is a result only from the
+ * reaction on an acquisition's own promise (`ownReaction`: `return m.acquire()`'s thenable job);
+ * `.then(gate.resolve)` is V8 calling a signal. Captured only on the rare settle that could
+ * hand a hold over.
  */
-export function settledAsResult(hook: (...args: never[]) => unknown): boolean {
+export function settledAsResult(
+  hook: (...args: never[]) => unknown,
+  ownReaction: boolean,
+): boolean {
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
   const holder: { stack?: unknown } = {};
   try {
-    Error.stackTraceLimit = 2;
+    Error.stackTraceLimit = 4;
     Error.prepareStackTrace = (_error, sites) => sites;
     Error.captureStackTrace(holder, hook);
     const sites = holder.stack as CallSites;
-    const first = sites[0];
-    if (first === undefined) return true;
+    let i = 0;
+    while (sites[i]?.getFileName()?.startsWith(HOOK_DISPATCH) === true) i++;
+    const first = sites[i];
+    if (first === undefined) return true; // V8 settling a reaction's result (a generator's yield)
     if (first.getFileName() != null) return true; // an async function's return
-    return sites.length === 1; // the resolve function, called by V8 (no code below it)
+    if (sites[i + 1] !== undefined) return false; // code called the resolve function
+    return ownReaction; // V8 called it: a thenable job, or `.then(gate.resolve)`
   } catch {
     return false; // a host that forbids this capture hands nothing over: never a false hold
   } finally {

@@ -74,3 +74,57 @@ describe("limits of design G, pinned", () => {
     assertGraph(["B -> C"]);
   });
 });
+
+describe("limits of holds following resolution (hand-over.ts), pinned", () => {
+  const inCallback = (fn: () => Promise<void>) =>
+    new Promise<void>((resolve, reject) =>
+      setImmediate(() => void fn().then(resolve, reject)),
+    );
+
+  test("limit h1 (missed edge): a helper that awaits before it locks, called by a callback flow that holds nothing, hands nothing over", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const lockUser = async (m: typeof A) => {
+      await null;
+      return m.acquire();
+    };
+    let inside: string[] = [];
+    await inCallback(async () => {
+      // The caller's continuation is made while its flow has no list of its own yet (nothing
+      // held, not a task): nothing ties it to the helper's flow.
+      const rA = await lockUser(A);
+      inside = names();
+      (await B.acquire())();
+      rA();
+    });
+    assert.deepEqual(inside, []);
+    // Correct: {A → B}; inside task() it is (hand-over.test.ts).
+    assertGraph([]);
+  });
+
+  test("limit h2 (missed edge): `return helper()` without await does not pass the helper's hold on", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const inner = async (m: typeof A) => m.acquire();
+    const outer = async (m: typeof A) => inner(m); // V8 forwards inner's promise in a job
+    const rA = await outer(A);
+    assert.deepEqual(names(), []);
+    (await B.acquire())();
+    rA();
+    // Correct: {A → B}; `return await inner(m)` gives it.
+    assertGraph([]);
+  });
+
+  test("limit h3 (false edge): a helper that hands its releaser to a timer and returns makes its caller a holder until the timer runs", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const rateLimit = async () => {
+      const release = await A.acquire();
+      setTimeout(release, 5);
+    };
+    await rateLimit();
+    assert.deepEqual(names(), ["A"]);
+    (await B.acquire())();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(names(), []);
+    // Correct: {} (the timer releases A whatever the caller does).
+    assertGraph(["A -> B"]);
+  });
+});

@@ -5,6 +5,8 @@
 // by another task or by an unrelated callback flow, a helper that releases before it returns.
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
+import { promiseHooks, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Mutex, detach, heldLocks, task } from "../../src/index.js";
 import {
   assertGraph,
@@ -44,21 +46,51 @@ const helpers: [string, Lock][] = [
     },
   ],
   [
-    "async m => inner(m), inner returning m.acquire()",
-    async (m) => (async (n: Mutex) => n.acquire())(m),
+    "async m => await inner(m), inner returning m.acquire()",
+    async (m) => await (async (n: Mutex) => n.acquire())(m),
   ],
 ];
 
+/** Runs `fn` as a callback flow of its own (a timer's), as top-level code and servers do. */
+function inCallback<T>(fn: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    setImmediate(() => void fn().then(resolve, reject)),
+  );
+}
+
 describe("a helper's returned hold is its caller's", () => {
   for (const [shape, lock] of helpers) {
-    test(`\`${shape}\`: the caller holds A and takes B → {A → B}`, async () => {
+    test(`\`${shape}\` in a task: the caller holds A and takes B → {A → B}`, async () => {
       const [A, B] = [mutex("A"), mutex("B")];
-      const rA = await lock(A);
-      assert.deepEqual(names(), ["A"]);
-      const rB = await B.acquire();
-      rB();
-      rA();
-      assert.deepEqual(names(), []);
+      await task("t", async () => {
+        const rA = await lock(A);
+        assert.deepEqual(names(), ["A"]);
+        const rB = await B.acquire();
+        rB();
+        rA();
+        assert.deepEqual(names(), []);
+      });
+      assert.deepEqual(lockEdges(), ["A -> B"]);
+      assert.deepEqual(reportKinds(), []);
+    });
+  }
+
+  // A callback or top-level flow has a list of its own from its first lock: a helper that
+  // locks before its first await gives it one before the caller awaits (see context-limits for
+  // the helper that awaits first).
+  for (const [shape, lock] of helpers.filter(
+    ([s]) => !s.includes("{ await x;"),
+  )) {
+    test(`\`${shape}\` from a callback flow: the caller holds A and takes B → {A → B}`, async () => {
+      const [A, B] = [mutex("A"), mutex("B")];
+      const held = await inCallback(async () => {
+        const rA = await lock(A);
+        const inside = names();
+        (await B.acquire())();
+        rA();
+        return inside;
+      });
+      assert.deepEqual(held, ["A"]);
       assertGraph(["A -> B"]);
     });
   }
@@ -258,5 +290,91 @@ describe("an async generator's hold across yield", () => {
       (await B.acquire())();
     }
     assertGraph([]);
+  });
+});
+
+describe("what settles a promise, and what it settles for", () => {
+  /** flow 1: takes A, opens `held` the given way, keeps A until told; main then takes B. */
+  async function gateShape(open: (resolve: () => void) => void): Promise<void> {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const held = deferred();
+    const done = deferred();
+    const holder = (async () => {
+      const r = await A.acquire();
+      open(held.resolve);
+      await done.promise;
+      r();
+    })();
+    await held.promise;
+    assert.deepEqual(names(), []);
+    (await B.acquire())();
+    done.resolve();
+    await holder;
+    assertGraph([]);
+  }
+
+  test("a gate opened through .then(resolve) — V8 calls the resolve function — is a signal", () =>
+    gateShape((resolve) => void Promise.resolve().then(resolve)));
+
+  test("a gate opened from a timer is a signal", () =>
+    gateShape((resolve) => setImmediate(resolve)));
+
+  test("with another settled hook installed (an APM agent's), a gate is still a signal and a helper's return still a result", async () => {
+    const stop = promiseHooks.onSettled(() => {});
+    try {
+      await gateShape((resolve) => resolve());
+      fresh();
+      const [A, B] = [mutex("A"), mutex("B")];
+      await task("t", async () => {
+        const rA = await (async () => {
+          const r = await A.acquire();
+          await null;
+          return r;
+        })();
+        assert.deepEqual(names(), ["A"]);
+        (await B.acquire())();
+        rA();
+      });
+      assert.deepEqual(lockEdges(), ["A -> B"]);
+    } finally {
+      stop();
+    }
+  });
+
+  test("a frozen promise awaited while holding a lock: no crash, nothing handed", async () => {
+    const [A] = [mutex("A")];
+    const READY = Object.freeze(Promise.resolve(1));
+    const r = await A.acquire();
+    assert.equal(await READY, 1);
+    const pending = Object.freeze(
+      (async () => {
+        await macrotask();
+        return 2;
+      })(),
+    );
+    assert.equal(await pending, 2);
+    assert.deepEqual(names(), ["A"]);
+    r();
+    assertGraph([]);
+  });
+
+  test("a long-lived settled promise awaited by many flows keeps none of their continuations", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const A = mutex("A");
+    const ready = Promise.resolve("config");
+    const refs: WeakRef<object>[] = [];
+    for (let i = 0; i < 20; i++)
+      await task(`flow ${i}`, async () => {
+        (await A.acquire())();
+        const big = { payload: new Array(10_000).fill(i) };
+        refs.push(new WeakRef(big));
+        await ready.then(() => big);
+      });
+    for (let i = 0; i < 10 && refs.some((r) => r.deref() !== undefined); i++) {
+      await macrotask();
+      gc();
+    }
+    assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0);
   });
 });
