@@ -43,6 +43,8 @@ const kFrame = Symbol("waitgraph.frame");
 const kAcquire = Symbol("waitgraph.acquire");
 /** On a continuation of an untagged promise: that promise (it may hand holds over). */
 const kFrom = Symbol("waitgraph.from");
+/** On a continuation of a contended acquisition, made before the grant. */
+const kContinues = Symbol("waitgraph.continues");
 /** On an acquisition's own continuation that is awaited in turn: its settling is looked at. */
 const kAwaited = Symbol("waitgraph.awaited");
 /** On a promise that settled handing holds over: where it was made, and the holds. */
@@ -68,6 +70,7 @@ type Tagged = {
   [kAcquire]?: HeldLock | AwaitTag;
   [kFrom]?: Tagged | undefined;
   [kAwaited]?: true;
+  [kContinues]?: true;
   [kHanded]?: Handed;
 };
 
@@ -128,7 +131,7 @@ function awaiting(promise: Tagged, parent: Tagged): void {
   const made = parent[kFrame];
   if (
     made !== undefined &&
-    made.hold?.continuation === parent &&
+    (made.hold?.continuation === parent || parent[kContinues] === true) &&
     Object.isExtensible(parent)
   )
     parent[kAwaited] = true;
@@ -178,7 +181,10 @@ const hooks = {
               hold.continuation ??= promise;
               if (!hold.resumed || !onFrame(frame, hold))
                 frame = withHold(frame, hold);
-            } else (hold.waiters ??= []).push(promise);
+            } else {
+              (hold.waiters ??= []).push(promise);
+              (promise as Tagged)[kContinues] = true; // continues it once granted
+            }
           } else if (hold.suspended) (hold.waiters ??= []).push(promise);
         }
       } else if (frame !== ROOT) {

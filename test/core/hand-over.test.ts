@@ -128,6 +128,32 @@ describe("a helper's returned hold is its caller's", () => {
     assertGraph(["A -> B"]);
   });
 
+  test("contended, through .then chains (generic-pool's own tests' shape): the next link holds it", async () => {
+    const [A, B] = [mutex("A"), mutex("B")];
+    const taken = deferred();
+    const holder = detach(async () => {
+      const r = await A.acquire();
+      taken.resolve();
+      await macrotask();
+      r();
+    });
+    await taken.promise;
+    let release: (() => void) | undefined;
+    let inside: string[] = [];
+    await A.acquire()
+      .then((r) => {
+        release = r;
+      })
+      .then(async () => {
+        inside = names();
+        (await B.acquire())();
+      });
+    release!();
+    await holder;
+    assert.deepEqual(inside, ["A"]);
+    assertGraph(["A -> B"]);
+  });
+
   test("a client-like result: { release } after more awaits → {A → B}", async () => {
     const [A, B] = [mutex("A"), mutex("B")];
     const getClient = async () => {
