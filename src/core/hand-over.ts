@@ -12,13 +12,14 @@
 // was held has no creation frame; its origin is then each awaiter's own flow (the bottom of
 // its list: a task, or the flow that first took a lock in top-level or callback code).
 //
-// A result is told from a signal by who settles the promise. An async function's return (its
-// own promise), or V8 itself (a thenable job: `return m.acquire()`, `.then(r => r)`, a
-// Promise combinator), hands over: the flow that took the hold is done with it. A resolve
-// function called by code (`gate.resolve()` inside a critical section, `setImmediate(resolve)`)
-// does not: that flow goes on holding its lock, and whoever was waiting for the gate does not
-// hold it. So a different task, an unrelated callback flow, or a sibling released by a gate
-// receives nothing.
+// A result is told from a signal by who settles the promise (settledAsResult). An async
+// function's return or a generator's yield, V8 settling `.then(f)` with f's result, or V8
+// running the reaction on an acquisition's own promise (`return m.acquire()`'s thenable job)
+// hands over: the flow that took the hold is done with it. A resolve function called by code
+// (`gate.resolve()` inside a critical section, `setImmediate(resolve)`), or by V8 for a flow
+// (`.then(gate.resolve)`), does not: that flow goes on holding its lock, and whoever waited
+// for the gate does not hold it. So a different task, an unrelated callback flow, or a sibling
+// released by a gate receives nothing.
 import { onFrame, type Frame, type HeldLock } from "./held-lock.js";
 
 type CallSites = { getFileName(): string | null | undefined }[];
@@ -51,7 +52,7 @@ export function settledAsResult(
     let i = 0;
     while (sites[i]?.getFileName()?.startsWith(HOOK_DISPATCH) === true) i++;
     const first = sites[i];
-    if (first === undefined) return true; // V8 settling a reaction's result (a generator's yield)
+    if (first === undefined) return true; // V8 settling a reaction's result, or a yield
     if (first.getFileName() != null) return true; // an async function's return
     if (sites[i + 1] !== undefined) return false; // code called the resolve function
     return ownReaction; // V8 called it: a thenable job, or `.then(gate.resolve)`

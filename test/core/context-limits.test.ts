@@ -5,7 +5,13 @@
 import { beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { heldLocks } from "../../src/index.js";
-import { assertGraph, deferred, fresh, mutex } from "../helpers/edges.js";
+import {
+  assertGraph,
+  deferred,
+  fresh,
+  inCallback,
+  mutex,
+} from "../helpers/edges.js";
 
 beforeEach(() => fresh());
 
@@ -76,11 +82,6 @@ describe("limits of design G, pinned", () => {
 });
 
 describe("limits of holds following resolution (hand-over.ts), pinned", () => {
-  const inCallback = (fn: () => Promise<void>) =>
-    new Promise<void>((resolve, reject) =>
-      setImmediate(() => void fn().then(resolve, reject)),
-    );
-
   test("limit h1 (missed edge): a helper that awaits before it locks, called by a callback flow that holds nothing, hands nothing over", async () => {
     const [A, B] = [mutex("A"), mutex("B")];
     const lockUser = async (m: typeof A) => {

@@ -13,6 +13,7 @@ import {
   deferred,
   edges,
   fresh,
+  inCallback,
   macrotask,
   mutex,
   reportKinds,
@@ -51,11 +52,17 @@ const helpers: [string, Lock][] = [
   ],
 ];
 
-/** Runs `fn` as a callback flow of its own (a timer's), as top-level code and servers do. */
-function inCallback<T>(fn: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) =>
-    setImmediate(() => void fn().then(resolve, reject)),
-  );
+/** Another flow takes `m` and keeps it for one macrotask; resolves once it holds it. */
+async function heldElsewhere(m: Mutex): Promise<{ done: Promise<void> }> {
+  const taken = deferred();
+  const done = detach(async () => {
+    const r = await m.acquire();
+    taken.resolve();
+    await macrotask();
+    r();
+  });
+  await taken.promise;
+  return { done };
 }
 
 describe("a helper's returned hold is its caller's", () => {
@@ -112,32 +119,18 @@ describe("a helper's returned hold is its caller's", () => {
 
   test("contended: the hold is handed over when it is granted", async () => {
     const [A, B] = [mutex("A"), mutex("B")];
-    const taken = deferred();
-    const holder = detach(async () => {
-      const r = await A.acquire();
-      taken.resolve();
-      await macrotask();
-      r();
-    });
-    await taken.promise;
+    const holder = await heldElsewhere(A);
     const rA = await (async () => A.acquire())();
     assert.deepEqual(names(), ["A"]);
     (await B.acquire())();
     rA();
-    await holder;
+    await holder.done;
     assertGraph(["A -> B"]);
   });
 
   test("contended, through .then chains (generic-pool's own tests' shape): the next link holds it", async () => {
     const [A, B] = [mutex("A"), mutex("B")];
-    const taken = deferred();
-    const holder = detach(async () => {
-      const r = await A.acquire();
-      taken.resolve();
-      await macrotask();
-      r();
-    });
-    await taken.promise;
+    const holder = await heldElsewhere(A);
     let release: (() => void) | undefined;
     let inside: string[] = [];
     await A.acquire()
@@ -149,7 +142,7 @@ describe("a helper's returned hold is its caller's", () => {
         (await B.acquire())();
       });
     release!();
-    await holder;
+    await holder.done;
     assert.deepEqual(inside, ["A"]);
     assertGraph(["A -> B"]);
   });

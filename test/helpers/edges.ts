@@ -51,6 +51,13 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** Runs `fn` as a callback flow of its own (a timer's), as top-level code and servers do. */
+export function inCallback<T>(fn: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    setImmediate(() => void fn().then(resolve, reject)),
+  );
+}
+
 /** One macrotask turn: every continuation queued so far has run. Not a sleep: no clock is involved. */
 export function macrotask(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
