@@ -65,6 +65,25 @@ async function heldElsewhere(m: Mutex): Promise<{ done: Promise<void> }> {
   return { done };
 }
 
+/** flow 1: takes A, opens `held` the given way, keeps A until told; main then takes B. */
+async function gateShape(open: (resolve: () => void) => void): Promise<void> {
+  const [A, B] = [mutex("A"), mutex("B")];
+  const held = deferred();
+  const done = deferred();
+  const holder = (async () => {
+    const r = await A.acquire();
+    open(held.resolve);
+    await done.promise;
+    r();
+  })();
+  await held.promise;
+  assert.deepEqual(names(), []);
+  (await B.acquire())();
+  done.resolve();
+  await holder;
+  assertGraph([]);
+}
+
 describe("a helper's returned hold is its caller's", () => {
   for (const [shape, lock] of helpers) {
     test(`\`${shape}\` in a task: the caller holds A and takes B → {A → B}`, async () => {
@@ -185,23 +204,8 @@ describe("a helper's returned hold is its caller's", () => {
 });
 
 describe("look-alikes that hand nothing over", () => {
-  test("a gate resolved inside a critical section: the creator that awaits it holds nothing", async () => {
-    const [A, B] = [mutex("A"), mutex("B")];
-    const held = deferred();
-    const open = deferred();
-    const holder = (async () => {
-      const r = await A.acquire();
-      held.resolve();
-      await open.promise;
-      r();
-    })();
-    await held.promise;
-    assert.deepEqual(names(), []);
-    (await B.acquire())();
-    open.resolve();
-    await holder;
-    assertGraph([]);
-  });
+  test("a gate resolved inside a critical section: the creator that awaits it holds nothing", () =>
+    gateShape((resolve) => resolve()));
 
   test("a helper that releases before it returns hands over nothing", async () => {
     const [A, B] = [mutex("A"), mutex("B")];
@@ -313,25 +317,6 @@ describe("an async generator's hold across yield", () => {
 });
 
 describe("what settles a promise, and what it settles for", () => {
-  /** flow 1: takes A, opens `held` the given way, keeps A until told; main then takes B. */
-  async function gateShape(open: (resolve: () => void) => void): Promise<void> {
-    const [A, B] = [mutex("A"), mutex("B")];
-    const held = deferred();
-    const done = deferred();
-    const holder = (async () => {
-      const r = await A.acquire();
-      open(held.resolve);
-      await done.promise;
-      r();
-    })();
-    await held.promise;
-    assert.deepEqual(names(), []);
-    (await B.acquire())();
-    done.resolve();
-    await holder;
-    assertGraph([]);
-  }
-
   test("a gate opened through .then(resolve) — V8 calls the resolve function — is a signal", () =>
     gateShape((resolve) => void Promise.resolve().then(resolve)));
 
